@@ -1,0 +1,105 @@
+"""The committed schemas, AsyncAPI document and EVENTS.md are exactly what the generator produces."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hearth.contracts import CATALOG, Event
+from hearth.contracts.generate import artifacts, main
+
+CONTRACTS = Path(__file__).resolve().parents[1]
+
+
+def test_committed_artifacts_are_up_to_date(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--check", "--out", str(CONTRACTS)])
+
+    assert status == 0, f"run `uv run python -m hearth.contracts.generate`:\n{capsys.readouterr().err}"
+
+
+def test_check_fails_on_an_edited_missing_or_stale_file(tmp_path: Path) -> None:
+    assert main(["--out", str(tmp_path)]) == 0
+    assert main(["--check", "--out", str(tmp_path)]) == 0
+
+    (tmp_path / "EVENTS.md").write_text("hand-written")
+    assert main(["--check", "--out", str(tmp_path)]) == 1
+    main(["--out", str(tmp_path)])
+    (tmp_path / "asyncapi.json").unlink()
+    assert main(["--check", "--out", str(tmp_path)]) == 1
+    main(["--out", str(tmp_path)])
+    (tmp_path / "schemas" / "screening.gone.v1.json").write_text("{}")
+    assert main(["--check", "--out", str(tmp_path)]) == 1
+
+
+def test_generation_refuses_a_breaking_change_unless_allowed(tmp_path: Path) -> None:
+    shutil.copytree(CONTRACTS / "schemas", tmp_path / "schemas")
+    snapshot = tmp_path / "schemas" / "screening.approved.v1.json"
+    old = json.loads(snapshot.read_text())
+    old["$defs"]["Approved"]["properties"]["retired_field"] = {"type": "string", "description": "gone"}
+    snapshot.write_text(json.dumps(old))
+
+    assert main(["--out", str(tmp_path)]) == 2
+    assert json.loads(snapshot.read_text()) == old  # nothing written
+    assert main(["--out", str(tmp_path), "--allow-breaking"]) == 0
+    assert main(["--check", "--out", str(tmp_path)]) == 0
+
+
+def test_asyncapi_has_a_channel_message_and_example_per_topic() -> None:
+    document: dict[str, Any] = json.loads(artifacts()["asyncapi.json"])
+
+    assert document["asyncapi"] == "3.0.0"
+    assert document["defaultContentType"] == Event.CONTENT_TYPE
+    assert list(document["channels"]) == [spec.topic for spec in CATALOG.values()]
+    for spec in CATALOG.values():
+        channel = document["channels"][spec.topic]
+        assert channel["address"] == spec.topic
+        message = document["components"]["messages"][spec.topic]
+        assert message["examples"][0]["payload"]["type"] == spec.type
+        payload = _resolve(document, message["payload"])
+        assert payload["properties"]["type"]["const"] == spec.type
+    for operation in document["operations"].values():
+        assert operation["action"] in ("send", "receive")
+        channel = _resolve(document, operation["channel"])
+        for reference in operation["messages"]:
+            assert _resolve(document, reference) in channel["messages"].values()
+    assert _all_refs_resolve(document, document)
+
+
+def test_asyncapi_names_the_owner_and_every_consumer() -> None:
+    operations = json.loads(artifacts()["asyncapi.json"])["operations"].values()
+    for spec in CATALOG.values():
+        mine = [o for o in operations if o["channel"]["$ref"] == f"#/channels/{spec.topic}"]
+        assert sorted((o["action"], o["x-service"]) for o in mine) == sorted(
+            [("send", spec.owner), *(("receive", consumer) for consumer in spec.consumers)]
+        )
+
+
+def test_events_md_lists_every_topic_and_field() -> None:
+    text = artifacts()["EVENTS.md"]
+
+    for spec in CATALOG.values():
+        assert f"## {spec.topic}" in text
+        for name, field in spec.data_model.model_fields.items():
+            assert f"| `{name}` |" in text
+            assert str(field.description) in text
+
+
+def _resolve(document: dict[str, Any], node: dict[str, Any]) -> Any:
+    target: Any = document
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part]
+    return target
+
+
+def _all_refs_resolve(document: dict[str, Any], node: Any) -> bool:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            _resolve(document, node)
+        return all(_all_refs_resolve(document, value) for value in node.values())
+    if isinstance(node, list):
+        return all(_all_refs_resolve(document, item) for item in node)
+    return True

@@ -1,0 +1,198 @@
+"""The composition of one service process: HTTP API, Kafka subscriber, outbox relay and timer poller.
+
+Built from settings in `create_app`, never at import time.  Start-up order: pool → relay and poller → broker
+(consumers).  Shutdown (SIGTERM via uvicorn) reverses it: consumers stop and finish the record in hand, then the
+poller stops, then the relay flushes what was committed and stops, then the pool closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import metrics, migrations
+from .auth import AuthSettings
+from .clock import Clock, SystemClock
+from .consumer import attach_inbox, make_broker
+from .db import TRANSIENT_DB_ERRORS, create_pool
+from .dead_letters import DeadLetters
+from .http_errors import BodySizeLimitMiddleware, install_error_handlers
+from .inbox import Inbox
+from .logging import configure_logging, get_logger
+from .publisher import KafkaPublisher
+from .relay import OutboxRelay
+from .service import ServiceDefinition
+from .settings import KitSettings
+from .timer_poller import TimerPoller
+from .tracing import TraceContextMiddleware
+from .uow import UnitOfWork
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What HTTP routes need at request time; reached through the `RuntimeDep` dependency."""
+
+    settings: KitSettings
+    pool: asyncpg.Pool
+    uow: UnitOfWork
+    broker: KafkaBroker
+    relay: OutboxRelay
+    clock: Clock
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def all_migrations(definition: ServiceDefinition) -> list[migrations.Migration]:
+    return migrations.kit_migrations() + migrations.package_migrations(definition.name, definition.package)
+
+
+def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Clock | None = None) -> FastAPI:
+    clock = clock or SystemClock()
+    configure_logging(definition.name, settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dsn = settings.database_url.get_secret_value()
+        pool = await create_pool(dsn)
+        kafka = settings.kafka_client_options()
+        uow = UnitOfWork(pool, definition.name, clock, topic_prefix=settings.topic_prefix)
+        relay_publisher = KafkaPublisher(settings.kafka_bootstrap, **kafka)
+        dlq_publisher = KafkaPublisher(settings.kafka_bootstrap, **kafka)
+        relay = OutboxRelay(
+            dsn, relay_publisher, service=definition.name, batch_size=settings.outbox_batch_size,
+            sweep_interval=settings.outbox_sweep_seconds,
+            retention=timedelta(hours=settings.outbox_retention_hours),
+        )
+        poller = TimerPoller(uow, definition.timers, interval=settings.timer_poll_seconds,
+                             batch_size=settings.timer_batch_size)
+        broker = make_broker(settings.kafka_bootstrap, graceful_timeout=settings.shutdown_grace_seconds,
+                             **_broker_security(kafka))
+        inbox = Inbox(uow, definition.events, DeadLetters(dlq_publisher, definition.name, topic_prefix=settings.topic_prefix),
+                      max_attempts=settings.consumer_max_attempts)
+        attach_inbox(broker, inbox, group_id=definition.name)
+        app.state.runtime = Runtime(settings, pool, uow, broker, relay, clock)
+        app.state.migrations = all_migrations(definition)
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(poller.run(stop))]
+        await broker.start()
+        log.info("service_started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            log.info("service_stopping")
+            await broker.stop()
+            stop.set()
+            await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
+            await relay_publisher.stop()
+            await dlq_publisher.stop()
+            await pool.close()
+            log.info("service_stopped")
+
+    app = FastAPI(title=definition.title, description=definition.description, lifespan=lifespan)
+    app.state.auth_settings = AuthSettings(
+        jwt_secret=settings.jwt_secret, jwt_public_key=settings.jwt_public_key,
+        jwt_issuer=settings.jwt_issuer, jwt_audience=settings.jwt_audience,
+    )
+    install_error_handlers(app)
+
+    @app.exception_handler(TRANSIENT_DB_ERRORS[0])
+    async def unavailable(_: Request, __: Exception) -> JSONResponse:
+        return JSONResponse({"error": {"code": "unavailable", "message": "database unavailable, retry later"}},
+                            status_code=503, headers={"Retry-After": "2"})
+
+    for exc_type in TRANSIENT_DB_ERRORS[1:]:
+        app.add_exception_handler(exc_type, unavailable)
+    _add_operational_routes(app)
+    for router in definition.routers:
+        app.include_router(router)
+    app.add_middleware(_MetricsMiddleware, service=definition.name)
+    app.add_middleware(TraceContextMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _add_operational_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Database, Kafka and migrations are ready")
+    async def readyz(runtime: RuntimeDep, request: Request) -> JSONResponse:
+        checks = {"database": False, "migrations": False, "kafka": False}
+        try:
+            async with runtime.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1", timeout=2)
+                checks["database"] = True
+                checks["migrations"] = await migrations.is_current(conn, request.app.state.migrations)
+        except Exception as exc:
+            log.warning("readyz_database_failed", error=type(exc).__name__)
+        checks["kafka"] = await runtime.broker.ping(timeout=2)
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class _MetricsMiddleware:
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def record_status(message: dict[str, object]) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                status["code"] = int(message["status"])  # type: ignore[call-overload]
+            await send(message)  # type: ignore[arg-type]
+
+        try:
+            await self.app(scope, receive, record_status)  # type: ignore[arg-type]
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status["code"])).observe(
+                time.perf_counter() - started
+            )
+
+
+def _broker_security(kafka: dict[str, object]) -> dict[str, object]:
+    """FastStream takes the same security through its own `security=` object."""
+    if kafka.get("security_protocol", "PLAINTEXT") == "PLAINTEXT":
+        return {}
+    from faststream.security import SASLScram256, SASLScram512
+
+    scram = SASLScram512 if kafka.get("sasl_mechanism") == "SCRAM-SHA-512" else SASLScram256
+    return {
+        "security": scram(
+            username=str(kafka["sasl_plain_username"]),
+            password=str(kafka["sasl_plain_password"]),
+            ssl_context=kafka.get("ssl_context"),  # type: ignore[arg-type]
+        )
+    }

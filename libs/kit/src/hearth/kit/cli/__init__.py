@@ -1,0 +1,25 @@
+"""The `hearth` operations command: dead letters, topics, event tail and timelines, dev tokens, local infra."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from . import dev, dlq, events, tokens, topics
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="hearth", description=__doc__)
+    commands = parser.add_subparsers(dest="group", required=True)
+    for module in (dlq, topics, events, tokens, dev):
+        module.register(commands)
+    args = parser.parse_args(argv)
+    try:
+        result = args.run(args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+    except KeyboardInterrupt:
+        result = 130
+    sys.exit(result or 0)

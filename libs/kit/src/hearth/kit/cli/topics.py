@@ -1,0 +1,37 @@
+"""`hearth topics create`: the catalog's topics and the dead-letter topics."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..topics import catalog_topics, ensure_topics
+from .kafka import settings
+
+
+def register(commands: Any) -> None:
+    group = commands.add_parser("topics", help="Kafka topics of the catalog").add_subparsers(
+        dest="action", required=True
+    )
+    create = group.add_parser("create", help="create missing topics (idempotent)")
+    create.add_argument("--partitions", type=int, default=6)
+    create.add_argument("--replication", type=int, default=1)
+    create.add_argument("--retention-ms", type=int, default=None)
+    create.set_defaults(run=create_topics)
+    group.add_parser("list", help="the topic names of the catalog").set_defaults(run=list_topics)
+
+
+async def create_topics(args: argparse.Namespace) -> int:
+    config = settings()
+    created = await ensure_topics(
+        config.kafka_bootstrap, catalog_topics(config.topic_prefix), partitions=args.partitions,
+        replication=args.replication, retention_ms=args.retention_ms, client=config.kafka_client_options(),
+    )
+    print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
+    return 0
+
+
+def list_topics(_: argparse.Namespace) -> int:
+    for name in catalog_topics(settings().topic_prefix):
+        print(name)
+    return 0

@@ -1,0 +1,84 @@
+"""HTTP commands: run in a unit of work, at most once per Idempotency-Key.
+
+The key is checked and the first response stored in the command's own transaction.  Two concurrent requests
+with one key both run; the second's insert of the key conflicts, its transaction (effects included) rolls back,
+and its retry finds and replays the first response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import orjson
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from .context import EventContext
+from .http_errors import ApiError
+from .tracing import current_traceparent
+from .tx import Tx
+from .uow import UnitOfWork
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+async def run_command(
+    request: Request,
+    uow: UnitOfWork,
+    principal: str,
+    fn: Callable[[Tx], Awaitable[BaseModel]],
+    *,
+    status_code: int = 200,
+) -> JSONResponse:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not 1 <= len(key) <= 200:
+        raise ApiError(400, "bad_idempotency_key", f"{IDEMPOTENCY_HEADER} must be 1 to 200 characters")
+    fingerprint = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + await request.body()
+    ).hexdigest()
+    context = EventContext(
+        correlation_id=_identifier(request.headers.get("X-Correlation-ID")) or str(uuid.uuid4()),
+        causation_id=_identifier(request.headers.get("X-Request-ID")),
+        traceparent=current_traceparent(),
+    )
+
+    async def attempt(tx: Tx) -> tuple[int, Any]:
+        if key is not None:
+            stored = await tx.conn.fetchrow(
+                "SELECT request_hash, status_code, response FROM hearth_idempotency WHERE principal = $1 AND key = $2",
+                principal, key,
+            )
+            if stored is not None:
+                if stored["request_hash"] != fingerprint:
+                    raise ApiError(422, "idempotency_key_reused",
+                                   f"{IDEMPOTENCY_HEADER} was already used for a different request")
+                return int(stored["status_code"]), orjson.loads(stored["response"])
+        body = (await fn(tx)).model_dump(mode="json")
+        if key is not None:
+            await tx.conn.execute(
+                "INSERT INTO hearth_idempotency (principal, key, request_hash, status_code, response)"
+                " VALUES ($1, $2, $3, $4, $5::jsonb)",
+                principal, key, fingerprint, status_code, orjson.dumps(body).decode(),
+            )
+        return status_code, body
+
+    for _ in range(3):
+        try:
+            code, body = await uow.run(attempt, context, give_up_after=10.0)
+            return JSONResponse(body, status_code=code)
+        except asyncpg.UniqueViolationError as exc:
+            if key is None or exc.constraint_name != "hearth_idempotency_pkey":
+                raise
+    raise ApiError(409, "idempotency_conflict", "a concurrent request with the same Idempotency-Key is in progress")
+
+
+def _identifier(value: str | None) -> str | None:
+    """A caller-supplied id is used only when it fits the contract's identifier form; otherwise a new one is made."""
+    return value if value is not None and _IDENTIFIER.match(value) else None

@@ -1,0 +1,43 @@
+"""FastStream glue: one subscriber per service over every topic it consumes, acknowledged manually.
+
+FastStream's default policy commits in the background before the handler has finished (at-most-once); here the
+offset is committed only after the inbox transaction committed, and a transient fault seeks back to the same
+record (nack) after a backoff instead of moving on.  Records are handled one at a time, so `ack()` — which
+commits the position of every assigned partition — never covers a record still in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from .inbox import Inbox, Outcome
+
+
+def make_broker(bootstrap: str, **options: Any) -> KafkaBroker:
+    """FastStream's per-message "Received"/"Processed" lines go to DEBUG: the inbox logs what matters."""
+    return KafkaBroker(bootstrap, log_level=logging.DEBUG, **options)
+
+
+def attach_inbox(broker: KafkaBroker, inbox: Inbox, *, group_id: str, **options: Any) -> None:
+    if not inbox.topics:
+        return
+
+    @broker.subscriber(
+        *inbox.topics,
+        group_id=group_id,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        title=f"{group_id}.inbox",
+        **options,
+    )
+    async def consume(msg: KafkaMessage) -> None:
+        outcome = await inbox.handle(msg.raw_message)
+        if outcome is Outcome.RETRY:
+            await msg.nack()
+        else:
+            await msg.ack()

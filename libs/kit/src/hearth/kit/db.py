@@ -1,0 +1,81 @@
+"""The asyncpg pool and the one way to run a unit of work: a whole transaction, retried on transient faults."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+
+T = TypeVar("T")
+
+# Errors that mean "the database (or the path to it) is unavailable right now": the transaction never
+# committed, so running the whole of it again is safe.  A single statement is never retried on its own.
+TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT_DB_ERRORS)
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    """A pool that waits for the database rather than failing the process at start-up."""
+    delay = 0.2
+    while True:
+        try:
+            pool: asyncpg.Pool = await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, command_timeout=30
+            )
+            return pool
+        except TRANSIENT_DB_ERRORS:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def backoff_delays(initial: float = 0.1, cap: float = 5.0) -> Callable[[], float]:
+    """Exponential backoff with full jitter, so replicas do not retry in lockstep."""
+    state = {"next": initial}
+
+    def next_delay() -> float:
+        current = state["next"]
+        state["next"] = min(current * 2, cap)
+        return random.uniform(current / 2, current)
+
+    return next_delay
+
+
+async def retry_transient(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    give_up_after: float | None = None,
+    on_retry: Callable[[BaseException, float], None] | None = None,
+) -> T:
+    """Run `attempt` until it succeeds or fails with a non-transient error (or the deadline passes)."""
+    loop = asyncio.get_running_loop()
+    deadline = None if give_up_after is None else loop.time() + give_up_after
+    next_delay = backoff_delays()
+    while True:
+        try:
+            return await attempt()
+        except TRANSIENT_DB_ERRORS as exc:
+            delay = next_delay()
+            if deadline is not None and loop.time() + delay > deadline:
+                raise
+            if on_retry is not None:
+                on_retry(exc, delay)
+            await asyncio.sleep(delay)

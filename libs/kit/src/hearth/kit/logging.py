@@ -1,0 +1,285 @@
+"""Structured JSON logs: one line per event, with personal data removed from every line.
+
+structlog and the standard library (uvicorn, aiokafka, faststream) go through one formatter, so both get
+the same fields and the same scrubbing. `scrub_personal_data` is the last step before rendering and runs after
+exceptions have been turned into text, so a traceback cannot carry personal data past it.
+
+Scrubbing has three layers, because no single one is enough:
+- by key: values under keys that name personal data or secrets are replaced whole, however deeply nested;
+- by value: strings found under such keys on the same line, and strings registered with `redact_values`, are
+  masked wherever else they appear (a name repeated in the message or in an exception text);
+- by pattern: e-mail addresses, phone numbers, bare dates, street and IP addresses, tokens in free text.
+A name in free text that is under no key and was never registered cannot be recognised by any pattern, so code
+that holds a patient's personal data runs inside `with redact_values(...)`.
+
+Uvicorn must be started with `log_config=None` (its own config installs unscrubbed handlers), and the
+FastStream broker with `logger=logging.getLogger("faststream.access.kafka")` (else it adds its own handler).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import enum
+import logging
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any, TextIO
+
+import structlog
+from pydantic import BaseModel
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+REDACTED = "[redacted]"
+
+# Matched against whole snake_case segments of a key (camelCase and kebab-case are normalised first), so
+# `recipient_name`, `shippingAddress` and `patient_emails` match while `capacity` or `renamed` do not.
+_PERSONAL_TERMS = (
+    "name", "firstname", "lastname", "fullname", "surname", "recipient", "address", "addr", "street", "city",
+    "zip", "zipcode", "postal", "postcode", "line1", "line2", "phone", "phonenumber", "mobile", "telephone",
+    "fax", "email", "e_mail", "birth", "birthdate", "birthday", "born", "dob", "ssn", "input",
+    "password", "passwd", "secret", "token", "authorization", "cookie", "api_key", "apikey", "private_key",
+    "credential", "jwt",
+)  # fmt: skip
+# Operational keys that contain a term but hold no personal data (their strings are still pattern-scrubbed).
+_SAFE_KEYS = frozenset({
+    "logger_name", "service_name", "topic_name", "event_name", "type_name", "func_name", "module_name",
+    "table_name", "queue_name", "group_name", "consumer_name", "timer_name", "role_name", "token_id",
+})  # fmt: skip
+# Our own timestamps (RFC 3339 `time`, `due_at`, ...) must survive the bare-date pattern.
+_TIMESTAMP_KEYS = frozenset({"timestamp", "time", "date", "ts"})
+_TIMESTAMP_SUFFIXES = ("_at", "_time", "_date", "_until", "_since")
+
+_KEY_TERMS = "|".join(t.replace("_", "[_-]?") for t in _PERSONAL_TERMS)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_STREET = (
+    r"(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|dr|drive|ct|court|way|pl|place|ter|terrace"
+    r"|pkwy|parkway|hwy|highway|cir|circle|sq|square|trl|trail)"
+)
+_TEXT_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
+    r"\bbearer\s+[\w.~+/=-]+",
+    r"\beyJ[\w-]*\.[\w-]+\.[\w-]*",  # a JWT, even without the Bearer prefix
+    r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}",
+    rf"\b\d{{1,6}}(?:\s+[\w.'-]+){{1,4}}?\s+{_STREET}\b\.?",
+    r"\bp\.?\s*o\.?\s*box\s+\d+",
+    r"\b(?:apt|apartment|suite|ste|unit)\.?\s*#?\s*\d[\w-]*",
+    r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])",
+    r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\([2-9]\d{2}\)|[2-9]\d{2})[\s.-]?\d{3}[\s.-]?\d{4}(?!\w)",
+    r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?!\w)",
+    r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])",
+    # key=value or "key": "value" in text (reprs, pydantic errors, JSON in exception messages); keeps the key.
+    # Last, so a value with a delimiter in it (a phone in parentheses) is already masked by its own pattern.
+    rf"(?P<key>\b[\w-]{{0,40}}?(?:{_KEY_TERMS})[\w-]{{0,40}})(?P<sep>[\"']?\s*[:=]\s*)"
+    r"(?:\[redacted\]|\"[^\"]*\"|'[^']*'|[^\s,;)}\]&][^,;)}\]&\n]*)",
+))  # fmt: skip
+_CASED_PATTERNS = (
+    # City, ST 12345
+    re.compile(r"(?:\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2},\s*)?\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"),
+    re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}"),
+    re.compile(r"\b(?i:named|name\s+is)\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}"),
+)
+_DATE_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
+    # a bare ISO date, not the date part of a timestamp
+    r"(?<![\w:.-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?![\w:]|\s\d{1,2}:)",
+    r"(?<![\w/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:19|20)?\d{2}(?![\w/])",
+    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b",
+    rf"\b\d{{1,2}}\s+{_MONTH},?\s+(?:19|20)\d{{2}}\b",
+))  # fmt: skip
+
+_registered: ContextVar[tuple[str, ...]] = ContextVar("hearth_redacted_values", default=())
+
+
+def _segments(key: str) -> str:
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower().replace("-", "_")
+    return f"_{snake}_"
+
+
+def is_personal_key(key: str) -> bool:
+    """True when a key names personal data or a secret, so its whole value is masked."""
+    if key in _SAFE_KEYS:
+        return False
+    segments = _segments(key)
+    return any(f"_{t}_" in segments or f"_{t}s_" in segments for t in _PERSONAL_TERMS)
+
+
+def _is_timestamp_key(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in _TIMESTAMP_KEYS or lowered.endswith(_TIMESTAMP_SUFFIXES)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    if match.re.groupindex:
+        return match.group("key") + match.group("sep") + REDACTED
+    return REDACTED
+
+
+def redact_text(text: str, known: tuple[str, ...] = (), *, dates: bool = True) -> str:
+    """Masks known personal values and personal-data patterns in free text (also used in HTTP errors)."""
+    known = known + _registered.get()
+    if known:
+        values = sorted({v for v in known if len(v.strip()) >= 2}, key=len, reverse=True)
+        alternation = "|".join(re.escape(v) for v in values)
+        text = re.sub(rf"(?<!\w)(?:{alternation})(?!\w)", REDACTED, text, flags=re.IGNORECASE)
+    for pattern in _TEXT_PATTERNS:
+        text = pattern.sub(_mask_match, text)
+    for pattern in (*_CASED_PATTERNS, *(_DATE_PATTERNS if dates else ())):
+        text = pattern.sub(REDACTED, text)
+    return text
+
+
+def _plain(value: Any) -> Any:
+    """Turns objects into JSON-like data before scrubbing, so no unscrubbed repr is rendered later."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if value is None or isinstance(value, Mapping | list | tuple | set | frozenset | str | int | float):
+        return value
+    return str(value)
+
+
+def _harvest(value: Any, personal: bool, found: list[str]) -> None:
+    """Collects the strings held under personal keys, to mask them wherever else they appear on the line."""
+    value = _plain(value)
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _harvest(v, personal or is_personal_key(str(k)), found)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for v in value:
+            _harvest(v, personal, found)
+    elif personal and isinstance(value, str):
+        found.append(value)
+    elif personal and isinstance(value, int) and not isinstance(value, bool) and value >= 10_000:
+        found.append(str(value))  # a ZIP code or phone number given as a number; small counts are left alone
+
+
+def _scrub(value: Any, key: str, known: tuple[str, ...]) -> Any:
+    value = _plain(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if is_personal_key(key):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {str(k): _scrub(v, str(k), known) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrub(v, key, known) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, known, dates=not _is_timestamp_key(key))
+    return value
+
+
+def scrub_personal_data(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: removes personal data and secrets from every value (see the module docstring)."""
+    try:
+        found: list[str] = []
+        _harvest(dict(event_dict), False, found)
+        return {key: _scrub(value, key, tuple(found)) for key, value in event_dict.items()}
+    except Exception:
+        # Fail closed: a line that cannot be scrubbed is replaced rather than written as it is.
+        return {"event": "log line withheld: scrubbing failed", "level": event_dict.get("level", "error")}
+
+
+@contextlib.contextmanager
+def redact_values(*values: str | None) -> Iterator[None]:
+    """Masks these values (a patient's name, street, ...) in every log line written inside the block."""
+    added = tuple(v for v in values if v)
+    token = _registered.set(_registered.get() + added)
+    try:
+        yield
+    finally:
+        _registered.reset(token)
+
+
+@contextlib.contextmanager
+def bind_context(**kv: Any) -> Iterator[None]:
+    """Binds `event_id`, `correlation_id`, ... to every line logged inside the block, then restores them."""
+    tokens = structlog.contextvars.bind_contextvars(**kv)
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.stdlib.get_logger(name) if name is not None else structlog.stdlib.get_logger()
+
+
+class _StdoutHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever `sys.stdout` is when the line is emitted, so a swapped stdout (a test runner's
+    capture, a redirect set up after startup) gets the lines rather than a stale stream."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
+def _drop_formatted_copies(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    # ExtraAdder also copies what another formatter may have cached on the record (`message`, `asctime`).
+    event_dict.pop("message", None)
+    event_dict.pop("asctime", None)
+    return event_dict
+
+
+_HANDLER_NAME = "hearth-json"
+# Libraries that install their own handlers; they are made to propagate to the root handler instead.
+_LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "aiokafka", "faststream")
+
+
+def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
+    """Sends every log line, structlog's and the standard library's, to stdout through the scrubber."""
+
+    def add_service(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+        event_dict["service"] = service
+        return event_dict
+
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _drop_formatted_copies],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            add_service,
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            scrub_personal_data,
+            renderer,
+        ],
+    )
+    handler = _StdoutHandler(sys.stdout)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in _LIBRARY_LOGGERS:
+        library_logger = logging.getLogger(name)
+        library_logger.handlers.clear()
+        library_logger.propagate = True
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,148 @@
+"""The outbox relay: publishes staged events in id order and marks them sent.
+
+One relay per database is active at a time (a session advisory lock held on its own connection); the others
+stand by and take over when that connection dies.  It wakes on NOTIFY after each commit and sweeps on a timer in
+case a notification was missed.  A crash between publish and mark re-sends the unmarked rows: the wire may carry
+a duplicate, never a gap, and each partition still sees a key's events in order; consumers dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import timedelta
+
+import asyncpg
+import orjson
+
+from . import metrics
+from .aio import sleep_or_stop, wait_any
+from .db import TRANSIENT_DB_ERRORS, backoff_delays, is_transient
+from .logging import get_logger
+from .outbox import CHANNEL
+from .publisher import KafkaPublisher, PublishError, Record
+
+log = get_logger(__name__)
+
+LEADER_LOCK = 0x6F7574626F78  # "outbox"
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        dsn: str,
+        publisher: KafkaPublisher,
+        *,
+        service: str,
+        batch_size: int = 500,
+        sweep_interval: float = 1.0,
+        standby_interval: float = 2.0,
+        retention: timedelta = timedelta(days=7),
+        prune_interval: float = 300.0,
+    ) -> None:
+        self._dsn = dsn
+        self._publisher = publisher
+        self._service = service
+        self._batch_size = batch_size
+        self._sweep_interval = sweep_interval
+        self._standby_interval = standby_interval
+        self._retention = retention
+        self._prune_interval = prune_interval
+        self._wake = asyncio.Event()
+        self.is_leader = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        next_delay = backoff_delays(cap=5.0)
+        while not stop.is_set():
+            try:
+                await self._lead(stop)
+                next_delay = backoff_delays(cap=5.0)
+            except (PublishError, *TRANSIENT_DB_ERRORS) as exc:
+                delay = next_delay()
+                log.warning("outbox_relay_retry", error=f"{type(exc).__name__}: {exc}", retry_in=round(delay, 2))
+                await sleep_or_stop(stop, delay)
+            except Exception:
+                # A bug must not silently end publishing for the life of the process: log it and try again.
+                delay = next_delay()
+                log.exception("outbox_relay_failed", retry_in=round(delay, 2))
+                await sleep_or_stop(stop, delay)
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        # The application name shows operators (and tests) which process leads.
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self._dsn, server_settings={"application_name": f"{self._service}-outbox-relay-{os.getpid()}"}
+        )
+        try:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                await sleep_or_stop(stop, self._standby_interval)
+                return
+            self.is_leader = True
+            log.info("outbox_relay_leading", service=self._service)
+            await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+            loop = asyncio.get_running_loop()
+            next_prune = loop.time()
+            while not stop.is_set():
+                self._wake.clear()
+                while await self.publish_batch(conn) == self._batch_size:
+                    pass
+                await self._report_backlog(conn)
+                if loop.time() >= next_prune:
+                    await self.prune(conn)
+                    next_prune = loop.time() + self._prune_interval
+                await wait_any(self._sweep_interval, stop, self._wake)
+            # Flush on the way out: what was committed before SIGTERM leaves before the process does.
+            while await self.publish_batch(conn) == self._batch_size:
+                pass
+        finally:
+            self.is_leader = False
+            await _close_quietly(conn)
+
+    async def publish_batch(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(
+            "SELECT id, topic, key, payload, headers FROM hearth_outbox"
+            " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        records = [
+            Record(
+                topic=r["topic"],
+                key=r["key"].encode(),
+                value=bytes(r["payload"]),
+                headers=[(k, str(v).encode()) for k, v in orjson.loads(r["headers"]).items()],
+            )
+            for r in rows
+        ]
+        await self._publisher.send_all(records)
+        await conn.execute(
+            "UPDATE hearth_outbox SET sent_at = clock_timestamp() WHERE id = ANY($1::bigint[])",
+            [r["id"] for r in rows],
+        )
+        metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
+        return len(rows)
+
+    async def prune(self, conn: asyncpg.Connection) -> int:
+        deleted = await conn.fetchval(
+            "WITH gone AS (DELETE FROM hearth_outbox WHERE sent_at < clock_timestamp() - $1::interval"
+            " RETURNING 1) SELECT count(*) FROM gone",
+            self._retention,
+        )
+        return int(deleted or 0)
+
+    async def _report_backlog(self, conn: asyncpg.Connection) -> None:
+        row = await conn.fetchrow(
+            "SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(created_at)) AS age"
+            " FROM hearth_outbox WHERE sent_at IS NULL"
+        )
+        metrics.OUTBOX_BACKLOG.labels(self._service).set(row["n"] if row else 0)
+        metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(float(row["age"] or 0) if row else 0.0)
+
+
+async def _close_quietly(conn: asyncpg.Connection) -> None:
+    try:
+        await asyncio.wait_for(conn.close(), 5.0)
+    except Exception as exc:
+        if not is_transient(exc):
+            log.warning("outbox_relay_close_failed", error=type(exc).__name__)
+        conn.terminate()

@@ -1,0 +1,54 @@
+"""The command line of every service: `serve` (the long-running process) and `migrate` (a one-shot)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import asyncpg
+import uvicorn
+
+from . import migrations
+from .app import all_migrations, create_app
+from .logging import configure_logging, get_logger
+from .service import ServiceDefinition
+from .settings import KitSettings
+
+S = TypeVar("S", bound=KitSettings)
+
+
+def run_service(
+    define: Callable[[S], ServiceDefinition], settings_type: type[S], argv: Sequence[str] | None = None
+) -> None:
+    parser = argparse.ArgumentParser(description="Run the service or apply its database migrations.")
+    parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
+    args = parser.parse_args(argv)
+    settings = settings_type()  # type: ignore[call-arg]  # filled from the environment
+    definition = define(settings)
+    if args.command == "migrate":
+        configure_logging(definition.name, settings.log_level, json=settings.log_json)
+        applied = asyncio.run(apply_migrations(definition, settings))
+        get_logger(__name__).info("migrations_applied", count=len(applied), names=[m.name for m in applied])
+        return
+    app = create_app(definition, settings)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,  # our logging already owns the root logger
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        access_log=False,
+    )
+
+
+async def apply_migrations(definition: ServiceDefinition, settings: KitSettings) -> list[migrations.Migration]:
+    url = settings.migrations_database_url or settings.database_url
+    conn = await asyncpg.connect(url.get_secret_value())
+    try:
+        return await migrations.migrate(conn, all_migrations(definition))
+    finally:
+        await conn.close()
+
+

@@ -1,0 +1,59 @@
+"""Settings every service shares, from `HEARTH_*` environment variables; a service subclasses it for its own."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka: shared by the services and the operations CLI."""
+
+    model_config = SettingsConfigDict(env_prefix="HEARTH_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated")
+    topic_prefix: str = Field(
+        default="", description="Prefix of every topic name, to keep environments sharing a cluster apart"
+    )
+    kafka_security_protocol: str = Field(default="PLAINTEXT", description="PLAINTEXT, SASL_PLAINTEXT or SASL_SSL")
+    kafka_sasl_mechanism: str = Field(default="SCRAM-SHA-512", description="SASL mechanism when SASL is on")
+    kafka_username: str | None = Field(default=None, description="This service's Kafka principal")
+    kafka_password: SecretStr | None = Field(default=None, description="Its password")
+    kafka_ca_file: str | None = Field(default=None, description="CA bundle to verify the broker's certificate")
+    def kafka_client_options(self) -> dict[str, object]:
+        """aiokafka client options for the configured security (shared by consumer, relay and DLQ producer)."""
+        options: dict[str, object] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_security_protocol.startswith("SASL"):
+            options["sasl_mechanism"] = self.kafka_sasl_mechanism
+            options["sasl_plain_username"] = self.kafka_username
+            options["sasl_plain_password"] = self.kafka_password.get_secret_value() if self.kafka_password else None
+        if self.kafka_security_protocol.endswith("SSL"):
+            import ssl
+
+            options["ssl_context"] = ssl.create_default_context(cafile=self.kafka_ca_file)
+        return options
+
+
+class KitSettings(KafkaSettings):
+    database_url: SecretStr = Field(description="asyncpg DSN of this service's own database (runtime role)")
+    migrations_database_url: SecretStr | None = Field(
+        default=None, description="DSN of the schema-owner role used by `migrate`; defaults to database_url"
+    )
+    http_host: str = Field(default="0.0.0.0", description="Address the HTTP API listens on")
+    http_port: int = Field(default=8080, description="Port the HTTP API listens on")
+    log_level: str = Field(default="INFO", description="Log level")
+    log_json: bool = Field(default=True, description="JSON log lines (false: console rendering for a terminal)")
+    outbox_batch_size: int = Field(default=500, ge=1, description="Events the relay sends per round trip")
+    outbox_sweep_seconds: float = Field(default=1.0, gt=0, description="Relay sweep interval (backstop to NOTIFY)")
+    outbox_retention_hours: float = Field(default=168, gt=0, description="How long sent outbox rows are kept")
+    timer_poll_seconds: float = Field(default=0.5, gt=0, description="How often due timers are looked for")
+    timer_batch_size: int = Field(default=100, ge=1, description="Timers fired per transaction")
+    consumer_max_attempts: int = Field(
+        default=5, ge=1, description="Attempts of a failing handler before its record goes to the DLQ"
+    )
+    jwt_secret: SecretStr | None = Field(default=None, description="HS256 secret for bearer tokens (development)")
+    jwt_public_key: str | None = Field(default=None, description="PEM public key for bearer tokens (production)")
+    jwt_issuer: str = Field(default="hearth", description="Expected token issuer")
+    jwt_audience: str = Field(default="hearth-api", description="Expected token audience")
+    max_body_bytes: int = Field(default=65536, ge=1024, description="Larger request bodies get 413")
+    shutdown_grace_seconds: float = Field(default=15.0, gt=0, description="Time to finish in-flight work on SIGTERM")

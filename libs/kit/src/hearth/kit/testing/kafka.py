@@ -1,0 +1,69 @@
+"""Topic helpers for tests: create topics with the admin client and wait until the broker's metadata shows them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+TOPIC_ALREADY_EXISTS = 36
+
+
+class CreateTopics(Protocol):
+    """The `kafka_topics` fixture: `await kafka_topics("a", "b", partitions=3) -> ["a", "b"]`."""
+
+    async def __call__(
+        self, *names: str, partitions: int = 3, config: Mapping[str, str] | None = None
+    ) -> list[str]: ...
+
+
+async def create_topics(
+    bootstrap: str,
+    names: Sequence[str],
+    *,
+    partitions: int = 3,
+    replication_factor: int = 1,
+    config: Mapping[str, str] | None = None,
+    exist_ok: bool = False,
+    timeout: float = 30.0,
+) -> None:
+    """Create the topics and return once metadata lists each of them with all its partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests")
+    await admin.start()
+    try:
+        new = [
+            NewTopic(name, partitions, replication_factor, topic_configs=dict(config or {})) for name in names
+        ]
+        response = await admin.create_topics(new, timeout_ms=int(timeout * 1000))
+        failed = [
+            f"{error[0]}: error {error[1]} {error[2] if len(error) > 2 else ''}".strip()
+            for error in response.topic_errors
+            if error[1] != 0 and not (exist_ok and error[1] == TOPIC_ALREADY_EXISTS)
+        ]
+        if failed:
+            raise RuntimeError(f"could not create topics: {'; '.join(failed)}")
+        await asyncio.wait_for(_until_visible(admin, names, partitions), timeout)
+    finally:
+        await admin.close()
+
+
+async def _until_visible(admin: AIOKafkaAdminClient, names: Sequence[str], partitions: int) -> None:
+    while True:
+        topics = await admin.describe_topics(list(names))
+        ready = {t["topic"] for t in topics if t["error_code"] == 0 and len(t["partitions"]) >= partitions}
+        if ready >= set(names):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def delete_topics(bootstrap: str, names: Sequence[str], *, timeout: float = 10.0) -> None:
+    """Delete the topics; best effort (a topic already gone is fine)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests")
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(admin.start(), timeout)
+        await asyncio.wait_for(admin.delete_topics(list(names), timeout_ms=int(timeout * 1000)), timeout)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(admin.close(), timeout)

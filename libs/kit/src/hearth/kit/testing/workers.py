@@ -1,0 +1,118 @@
+"""Kit components run as real, separate processes, so fault tests can SIGKILL them mid-stream.
+
+    python -m hearth.kit.testing.workers relay    --dsn DSN --bootstrap HOST:PORT [--prefix P]
+    python -m hearth.kit.testing.workers consumer --dsn DSN --bootstrap HOST:PORT [--prefix P] --group G
+    python -m hearth.kit.testing.workers poller   --dsn DSN
+
+The consumer applies each event by inserting a row into `test_effects` (no unique constraint, so a second
+application would show as a duplicate row); the poller's timer handler inserts into `test_timer_effects`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import Any, ClassVar
+
+
+from hearth.contracts import Event, spec_for
+from hearth.contracts.events.screening import Screened
+
+from ..consumer import attach_inbox, make_broker
+from ..db import create_pool
+from ..dead_letters import DeadLetters
+from ..inbox import Inbox
+from ..logging import configure_logging
+from ..publisher import KafkaPublisher
+from ..relay import OutboxRelay
+from ..timer_poller import TimerPoller, timer_routes
+from ..tx import TimerPayload, Tx
+from ..uow import UnitOfWork
+
+SERVICE = "followup"  # consumes `screened`; any real consumer of it would do
+
+EFFECTS_SQL = """
+CREATE TABLE IF NOT EXISTS test_effects (
+    event_id uuid NOT NULL, subject text NOT NULL, applied_at timestamptz NOT NULL DEFAULT clock_timestamp());
+CREATE TABLE IF NOT EXISTS test_timer_effects (
+    key text NOT NULL, fired_by int NOT NULL, fired_at timestamptz NOT NULL DEFAULT clock_timestamp());
+"""
+
+
+class ProbeTimer(TimerPayload):
+    kind: ClassVar[str] = "test-timer"
+    key: str
+
+
+async def on_screened(event: Event[Screened], tx: Tx) -> None:
+    await tx.conn.execute("INSERT INTO test_effects (event_id, subject) VALUES ($1, $2)", event.id, event.subject)
+
+
+def on_test_timer(worker_id: int) -> Any:
+    async def fire(timer: ProbeTimer, tx: Tx) -> None:
+        await tx.conn.execute("INSERT INTO test_timer_effects (key, fired_by) VALUES ($1, $2)", timer.key, worker_id)
+
+    return fire
+
+
+async def _until_signal() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_relay(args: argparse.Namespace) -> None:
+    stop = await _until_signal()
+    publisher = KafkaPublisher(args.bootstrap)
+    relay = OutboxRelay(args.dsn, publisher, service=SERVICE, batch_size=args.batch, sweep_interval=0.2,
+                        standby_interval=0.5)
+    try:
+        await relay.run(stop)
+    finally:
+        await publisher.stop()
+
+
+async def run_consumer(args: argparse.Namespace) -> None:
+    stop = await _until_signal()
+    pool = await create_pool(args.dsn)
+    uow = UnitOfWork(pool, SERVICE, topic_prefix=args.prefix)
+    dlq = KafkaPublisher(args.bootstrap)
+    inbox = Inbox(uow, {spec_for(Screened).type: on_screened}, DeadLetters(dlq, SERVICE, topic_prefix=args.prefix))
+    broker = make_broker(args.bootstrap)
+    attach_inbox(broker, inbox, group_id=args.group)
+    await broker.start()
+    await stop.wait()
+    await broker.stop()
+    await dlq.stop()
+    await pool.close()
+
+
+async def run_poller(args: argparse.Namespace) -> None:
+    stop = await _until_signal()
+    pool = await create_pool(args.dsn)
+    uow = UnitOfWork(pool, SERVICE)
+    poller = TimerPoller(uow, timer_routes((ProbeTimer, on_test_timer(args.worker_id))), interval=0.05,
+                         batch_size=args.batch)
+    await poller.run(stop)
+    await pool.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("role", choices=["relay", "consumer", "poller"])
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--bootstrap", default="127.0.0.1:9092")
+    parser.add_argument("--prefix", default="")
+    parser.add_argument("--group", default="followup.test")
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--worker-id", type=int, default=0)
+    args = parser.parse_args()
+    configure_logging(f"{SERVICE}-{args.role}", "WARNING")
+    asyncio.run({"relay": run_relay, "consumer": run_consumer, "poller": run_poller}[args.role](args))
+
+
+if __name__ == "__main__":
+    main()

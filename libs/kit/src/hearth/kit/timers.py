@@ -1,0 +1,71 @@
+"""Durable timers: SQL on the timer table.  The poller that fires them is in `timer_poller.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import orjson
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    key: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+    correlation_id: str | None
+    attempts: int
+
+
+async def schedule(
+    conn: asyncpg.Connection, key: str, kind: str, due_at: datetime, payload: dict[str, Any],
+    correlation_id: str | None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO hearth_timers (key, kind, due_at, payload, correlation_id) VALUES ($1, $2, $3, $4::jsonb, $5)"
+        " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,"
+        " payload = excluded.payload, correlation_id = excluded.correlation_id, attempts = 0, last_error = NULL",
+        key, kind, due_at, orjson.dumps(payload).decode(), correlation_id,
+    )
+
+
+async def cancel(conn: asyncpg.Connection, key: str) -> bool:
+    return bool(await conn.fetchval("DELETE FROM hearth_timers WHERE key = $1 RETURNING true", key))
+
+
+async def cancel_prefix(conn: asyncpg.Connection, prefix: str) -> int:
+    deleted = await conn.fetch(
+        "DELETE FROM hearth_timers WHERE starts_with(key, $1) RETURNING 1", prefix
+    )
+    return len(deleted)
+
+
+async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[DueTimer]:
+    """Lock due timers for this transaction; another poller skips them instead of waiting or firing twice."""
+    rows = await conn.fetch(
+        "SELECT key, kind, due_at, payload, correlation_id, attempts FROM hearth_timers"
+        " WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        now, limit,
+    )
+    return [
+        DueTimer(r["key"], r["kind"], r["due_at"], orjson.loads(r["payload"]), r["correlation_id"], r["attempts"])
+        for r in rows
+    ]
+
+
+async def delete(conn: asyncpg.Connection, key: str) -> None:
+    await conn.execute("DELETE FROM hearth_timers WHERE key = $1", key)
+
+
+async def postpone(conn: asyncpg.Connection, key: str, due_at: datetime, error: str) -> None:
+    await conn.execute(
+        "UPDATE hearth_timers SET due_at = $2, attempts = attempts + 1, last_error = $3 WHERE key = $1",
+        key, due_at, error[:500],
+    )
+
+
+async def pending_count(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM hearth_timers"))

@@ -1,0 +1,85 @@
+"""The unit of work every trigger runs in: one Postgres transaction that holds the state change, the events it
+causes (outbox), the timers it sets or cancels, and the clock reading it used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+import asyncpg
+from pydantic import BaseModel
+
+from hearth.contracts import Event, EventData, build_event, spec_for, topic_for
+
+from . import outbox, timers
+from .context import EventContext
+
+D = TypeVar("D", bound=EventData)
+
+
+class TimerPayload(BaseModel):
+    """What a timer carries to its handler.  `kind` names the handler, explicitly, not by class name."""
+
+    kind: ClassVar[str]
+
+
+class WrongOwnerError(RuntimeError):
+    """A service tried to emit an event it does not own; topics are per-owner, so this is a bug."""
+
+
+@dataclass
+class Tx:
+    conn: asyncpg.Connection
+    now: datetime
+    service: str
+    context: EventContext
+    topic_of: Callable[[str], str] = topic_for
+    _pending: list[tuple[str, Any]] = field(default_factory=list)
+
+    def emit(self, data: D, *, subject: str) -> Event[D]:
+        spec = spec_for(data)
+        if spec.owner != self.service:
+            raise WrongOwnerError(f"{self.service} cannot emit {spec.type}: it belongs to {spec.owner}")
+        event = build_event(
+            data,
+            subject=subject,
+            correlationid=self.context.correlation_id,
+            causationid=self.context.causation_id,
+            traceparent=self.context.traceparent,
+            time=self.now,
+        )
+        self._pending.append(("emit", event))
+        return event
+
+    def schedule(self, payload: TimerPayload, *, at: datetime, key: str) -> None:
+        """Set (or move) the timer `key`; a later schedule of the same key in this unit of work wins."""
+        self._pending.append(("schedule", (key, payload, at)))
+
+    def cancel(self, key: str) -> None:
+        self._pending.append(("cancel", key))
+
+    def cancel_prefix(self, prefix: str) -> None:
+        """Cancel every timer whose key starts with `prefix` (e.g. all check-ins of one session)."""
+        self._pending.append(("cancel_prefix", prefix))
+
+    @property
+    def emitted(self) -> list[Event[Any]]:
+        return [item for op, item in self._pending if op == "emit"]
+
+    async def flush(self) -> None:
+        """Write what the trigger staged, in the order it was staged, inside the still-open transaction."""
+        pending, self._pending = self._pending, []
+        events = [item for op, item in pending if op == "emit"]
+        if events:
+            await outbox.stage(self.conn, events, self.topic_of)
+        for op, item in pending:
+            if op == "schedule":
+                key, payload, at = item
+                await timers.schedule(self.conn, key, payload.kind, at, payload.model_dump(mode="json"),
+                                      self.context.correlation_id)
+            elif op == "cancel":
+                await timers.cancel(self.conn, item)
+            elif op == "cancel_prefix":
+                await timers.cancel_prefix(self.conn, item)

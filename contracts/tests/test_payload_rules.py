@@ -18,6 +18,7 @@ from hearth.contracts import (
     ReasonCode,
     Screened,
     SessionStarted,
+    build_event,
 )
 from hearth.contracts.events import gad7_band, phq9_band
 from hearth.contracts.schema import event_schema
@@ -57,31 +58,45 @@ def test_every_field_has_a_description(spec: Any) -> None:
 
 @pytest.mark.parametrize("patient", ["jane.doe@example.com", "Jane Doe", "x", "+1 555 0100"])
 def test_a_patient_id_cannot_hold_contact_details(patient: str) -> None:
-    from hearth.contracts import build_event
-
     with pytest.raises(ContractError) as caught:
         build_event(Screened.example(), subject=patient)
 
     assert caught.value.field == "subject"
 
 
-@pytest.mark.parametrize(
-    ("total", "band"), [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"),
-                        (15, "moderately_severe"), (19, "moderately_severe"), (20, "severe"), (27, "severe")],
-)  # fmt: skip
-def test_phq9_bands(total: int, band: str) -> None:
-    assert phq9_band(total) == band
-    assert _with(Screened, phq9_total=total, phq9_band=band)
+# The cut-offs of the instruments (BRIEF.md), written out rather than computed.
+PHQ9 = [
+    (0, 4, "minimal"),
+    (5, 9, "mild"),
+    (10, 14, "moderate"),
+    (15, 19, "moderately_severe"),
+    (20, 27, "severe"),
+]
+GAD7 = [(0, 4, "minimal"), (5, 9, "mild"), (10, 14, "moderate"), (15, 21, "severe")]
 
 
-@pytest.mark.parametrize(
-    ("total", "band"),
-    [(0, "minimal"), (4, "minimal"), (5, "mild"), (9, "mild"), (10, "moderate"), (14, "moderate"), (15, "severe"),
-     (21, "severe")],
-)  # fmt: skip
-def test_gad7_bands(total: int, band: str) -> None:
-    assert gad7_band(total) == band
-    assert _with(Screened, gad7_total=total, gad7_band=band)
+@pytest.mark.parametrize("total", range(28))
+def test_phq9_band_of_every_total(total: int) -> None:
+    expected = next(band for low, high, band in PHQ9 if low <= total <= high)
+
+    assert phq9_band(total) == expected
+    assert _with(Screened, phq9_total=total, phq9_band=expected)
+    for _, _, other in PHQ9:
+        if other != expected:
+            with pytest.raises(ContractError, match="phq9_band"):
+                _with(Screened, phq9_total=total, phq9_band=other)
+
+
+@pytest.mark.parametrize("total", range(22))
+def test_gad7_band_of_every_total(total: int) -> None:
+    expected = next(band for low, high, band in GAD7 if low <= total <= high)
+
+    assert gad7_band(total) == expected
+    assert _with(Screened, gad7_total=total, gad7_band=expected)
+    for _, _, other in GAD7:
+        if other != expected:
+            with pytest.raises(ContractError, match="gad7_band"):
+                _with(Screened, gad7_total=total, gad7_band=other)
 
 
 @pytest.mark.parametrize(
@@ -152,13 +167,14 @@ def test_boxes_always_need_an_adult_signature() -> None:
 
 def test_session_dose_and_check_ins() -> None:
     started = SessionStarted.example().started_at
-    for changes, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"dose_mg": 601}, "dose_mg"),
         ({"session_number": 0}, "session_number"),
         ({"check_ins_due": []}, "check_ins_due"),
         ({"check_ins_due": [started + timedelta(minutes=20), started]}, "check_ins_due"),
         ({"check_ins_due": [started - timedelta(minutes=1)]}, "check_ins_due"),
-    ]:
+    ]
+    for changes, field in cases:
         with pytest.raises(ContractError) as caught:
             _with(SessionStarted, **changes)
         assert caught.value.field == field

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Local infrastructure without Docker: Apache Kafka (KRaft, from Maven Central jars) and a throwaway PostgreSQL 15.
+"""Local Kafka and PostgreSQL without Docker, for development, tests, the demo and the benchmarks.
 
     python3 deploy/local/infra.py up|down|status|env|reset|prune [--state-dir DIR]
 
-Both run as local processes with all their state in one folder (default `<repo>/.state/local`, git-ignored).
-Standard library only, so it runs before `uv sync`. The test fixtures (`hearth.kit.testing.plugin`) import this
-file and use `LocalInfra` directly. deploy/local/README.md describes the layout and the choices.
+Apache Kafka 4.3.1 (KRaft, one combined broker + controller, jars from Maven Central) and a throwaway
+PostgreSQL 15 cluster run as local processes with all their state in one folder (default
+`<repo>/.state/local`, git-ignored). Standard library only, so it runs before `uv sync`. The pytest plugin
+(`hearth.kit.testing`) imports this file and drives `LocalInfra` directly. deploy/local/README.md explains
+the choices.
 """
 
 from __future__ import annotations
@@ -29,26 +31,21 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 STATE_ROOT = REPO / ".state"
 DEFAULT_STATE_DIR = STATE_ROOT / "local"
 DEFAULT_JAR_CACHE = STATE_ROOT / "kafka-lib"
-SERVICES = ("screening", "fulfillment", "session", "followup")
 DEFAULT_PG_BIN = Path("/usr/lib/postgresql/15/bin")
-JVM_OPTIONS = (
-    "-Xms256m",
-    "-Xmx512m",
-    "-XX:+UseSerialGC",
-    "-XX:+ExitOnOutOfMemoryError",
-    "-Djava.awt.headless=true",
-)
-MARKER = ".hearth-infra"  # marks a folder as a state folder, so `reset` never deletes anything else
+SERVICES = ("screening", "fulfillment", "session", "followup")
+JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
+MARKER = ".hearth-infra"  # marks a state folder, so `reset` never deletes anything else
 
 
 class InfraError(RuntimeError):
-    """Something the developer has to act on; the message says what (and carries the log tail)."""
+    """Something the developer has to act on; the message says what, with the relevant log tail."""
 
 
 @dataclass(frozen=True)
@@ -61,28 +58,24 @@ class ComponentStatus:
     log: Path
 
     def line(self) -> str:
-        state = "up" if self.running and self.ready else "starting/unresponsive" if self.running else "down"
-        pid = f"pid {self.pid}" if self.pid else "no pid"
-        return f"{self.name:<9} {state:<8} {self.address:<22} {pid:<11} log {self.log}"
+        state = "up" if self.running and self.ready else "not answering" if self.running else "down"
+        pid = f"pid {self.pid}" if self.pid else "-"
+        return f"{self.name:<9} {state:<14} {self.address:<16} {pid:<11} log {self.log}"
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Small helpers: processes, ports, logs
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)
+# Processes, ports, logs
 
 
 def pid_alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie (reaps it when it is our own child)."""
-    _reap(pid)
+    """True while the process exists and is not a zombie (a zombie child of ours is reaped)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except FileNotFoundError:
         return False
-    except OSError:  # no /proc: fall back to a signal-0 check
+    except OSError:  # no /proc: fall back to signal 0
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -98,8 +91,27 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _kill_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether a server could listen on the port now (SO_REUSEADDR, as Java and Postgres set it)."""
+    """Whether a server could listen on the port now (with SO_REUSEADDR, as Java and Postgres bind)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -127,13 +139,16 @@ def tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:
 def log_tail(path: Path, lines: int = 40) -> str:
     try:
         with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 64 * 1024))
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 64 * 1024))
             text = f.read().decode(errors="replace")
     except OSError:
         return f"(no log at {path})"
     tail = "\n".join(text.splitlines()[-lines:])
     return f"--- last lines of {path} ---\n{tail}\n--- end of {path} ---"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Kafka readiness: a Metadata request over a plain socket (no client library needed)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -147,15 +162,14 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 
 
 def kafka_brokers(host: str, port: int, timeout: float = 2.0) -> list[tuple[int, str, int]]:
-    """Send a Kafka Metadata request (v4, no topics) over a plain socket; return the live brokers it lists.
+    """Send Metadata v4 for no topics; return the brokers listed as (node id, host, port).
 
-    A KRaft broker lists itself only once it has caught up with the metadata log and is unfenced, so a non-empty
+    A KRaft broker lists itself once it has caught up with the metadata log and is unfenced, so a non-empty
     answer means clients can use it. Raises OSError when nothing answers.
     """
     client_id = b"hearth-infra"
-    header = struct.pack(">hhih", 3, 4, 1, len(client_id)) + client_id  # api key 3 = Metadata, version 4
-    body = struct.pack(">ib", 0, 0)  # an empty topic list, allow_auto_topic_creation = false
-    request = header + body
+    header = struct.pack(">hhih", 3, 4, 1, len(client_id)) + client_id  # api key 3 (Metadata), version 4
+    request = header + struct.pack(">ib", 0, 0)  # no topics; allow_auto_topic_creation false
     with socket.create_connection((host, port), timeout=timeout) as sock:
         sock.settimeout(timeout)
         sock.sendall(struct.pack(">i", len(request)) + request)
@@ -165,11 +179,9 @@ def kafka_brokers(host: str, port: int, timeout: float = 2.0) -> list[tuple[int,
     offset, brokers = 12, []
     for _ in range(count):
         node_id, host_len = struct.unpack_from(">ih", data, offset)
-        offset += 6
-        broker_host = data[offset : offset + host_len].decode()
-        offset += host_len
-        broker_port, rack_len = struct.unpack_from(">ih", data, offset)
-        offset += 6 + max(rack_len, 0)
+        broker_host = data[offset + 6 : offset + 6 + host_len].decode()
+        broker_port, rack_len = struct.unpack_from(">ih", data, offset + 6 + host_len)
+        offset += 6 + host_len + 6 + max(rack_len, 0)
         brokers.append((node_id, broker_host, broker_port))
     return brokers
 
@@ -191,8 +203,12 @@ def _kafka_cluster_id() -> str:
             return text
 
 
+# ----------------------------------------------------------------------------------------------------------
+# Files
+
+
 def provision_sql(service: str, password: str) -> str:
-    """SQL giving one service its own LOGIN role and a database it owns that nobody else may connect to."""
+    """SQL giving a service its own LOGIN role and a database it owns that no other role may connect to."""
     return (
         f"CREATE ROLE \"{service}\" LOGIN PASSWORD '{password}';\n"
         f'CREATE DATABASE "{service}" OWNER "{service}";\n'
@@ -205,8 +221,24 @@ def _render(template: Path, target: Path, **values: object) -> None:
     target.write_text(text)
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def _env_port(name: str) -> int | None:
-    value = os.environ.get(name)
+    value = os.environ.get(name, "").strip()
     return int(value) if value else None
 
 
@@ -214,8 +246,26 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-# Locks are per state folder and re-entrant within one process (flock on a second descriptor would deadlock).
+# One flock per state folder, re-entrant within a process (a second descriptor on the file would deadlock).
 _LOCKS: dict[Path, list[int]] = {}
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    entry = _LOCKS.get(folder)
+    if entry is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        entry = _LOCKS[folder] = [fd, 0]
+    entry[1] += 1
+    try:
+        yield
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _LOCKS[folder]
+            os.close(entry[0])  # releases the flock
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -225,8 +275,8 @@ _LOCKS: dict[Path, list[int]] = {}
 class LocalInfra:
     """One Kafka broker and one PostgreSQL cluster whose state lives in `state_dir`.
 
-    Ports: an explicit argument, else HEARTH_KAFKA_PORT / HEARTH_KAFKA_CONTROLLER_PORT / HEARTH_PG_PORT, else the
-    ports this folder was last started with, else 9092 / 9093 / 5433.
+    Ports: the argument, else HEARTH_KAFKA_PORT / HEARTH_KAFKA_CONTROLLER_PORT / HEARTH_PG_PORT, else the
+    ports this folder was last started with, else 9092 / 9093 / 5433. Every method blocks until done.
     """
 
     def __init__(
@@ -242,16 +292,16 @@ class LocalInfra:
         timeout: float | None = None,
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
-        saved = self._read_json(self.state_dir / "ports.json")
-        self.kafka_port = kafka_port or _env_port("HEARTH_KAFKA_PORT") or saved.get("kafka") or 9092
-        self.controller_port = (
+        saved = _read_json(self.state_dir / "ports.json")
+        self.kafka_port: int = kafka_port or _env_port("HEARTH_KAFKA_PORT") or saved.get("kafka") or 9092
+        self.controller_port: int = (
             controller_port or _env_port("HEARTH_KAFKA_CONTROLLER_PORT") or saved.get("controller") or 9093
         )
-        self.pg_port = pg_port or _env_port("HEARTH_PG_PORT") or saved.get("postgres") or 5433
+        self.pg_port: int = pg_port or _env_port("HEARTH_PG_PORT") or saved.get("postgres") or 5433
         self.jar_cache = Path(jar_cache or os.environ.get("HEARTH_KAFKA_LIB") or DEFAULT_JAR_CACHE).resolve()
         self.pg_bin = Path(pg_bin or os.environ.get("HEARTH_PG_BIN") or DEFAULT_PG_BIN)
         self.timeout = timeout or float(os.environ.get("HEARTH_INFRA_TIMEOUT", "90"))
-        self._echo = echo or (lambda _message: None)
+        self.echo = echo or (lambda _message: None)
         self.kafka_dir = self.state_dir / "kafka"
         self.kafka_data = self.kafka_dir / "data"
         self.kafka_log = self.kafka_dir / "kafka.log"
@@ -261,12 +311,12 @@ class LocalInfra:
         self.pg_log = self.pg_dir / "postgres.log"
         self.credentials_file = self.state_dir / "credentials.json"
         self.env_file = self.state_dir / "env"
-        self.timings: dict[str, float] = {}
+        self.timings: dict[str, float] = {}  # seconds, of the last jar resolution / start / stop
         self._kafka_process: subprocess.Popen[bytes] | None = None
         self._kafka_spawned_at = 0.0
 
     def __repr__(self) -> str:
-        return f"LocalInfra({str(self.state_dir)!r}, kafka={self.kafka_bootstrap}, postgres=127.0.0.1:{self.pg_port})"
+        return f"LocalInfra({str(self.state_dir)!r}, {self.kafka_bootstrap}, 127.0.0.1:{self.pg_port})"
 
     # -- addresses and credentials
 
@@ -287,7 +337,7 @@ class LocalInfra:
         return {service: self.service_dsn(service) for service in SERVICES}
 
     def env(self) -> dict[str, str]:
-        """The variables written to `<state>/env`: what services and tests need to find this infrastructure."""
+        """What `<state>/env` exports: the addresses services and tests need."""
         values = {"HEARTH_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "HEARTH_PG_ADMIN_DSN": self.pg_admin_dsn}
         for service in SERVICES:
             values[f"HEARTH_{service.upper()}_DATABASE_URL"] = self.service_dsn(service)
@@ -296,64 +346,46 @@ class LocalInfra:
     def _dsn(self, user: str, password: str, database: str) -> str:
         return f"postgresql://{user}:{password}@127.0.0.1:{self.pg_port}/{database}"
 
-    def _credentials(self) -> dict[str, object]:
-        creds = self._read_json(self.credentials_file)
+    def _credentials(self) -> dict[str, Any]:
+        creds = _read_json(self.credentials_file)
         if not creds.get("provisioned"):
             raise InfraError(f"no credentials in {self.credentials_file}: run `up` first")
         return creds
 
-    @staticmethod
-    def _read_json(path: Path) -> dict:  # type: ignore[type-arg]
-        try:
-            return json.loads(path.read_text())  # type: ignore[no-any-return]
-        except (OSError, ValueError):
-            return {}
-
-    @staticmethod
-    def _write_private(path: Path, text: str) -> None:
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-
-    # -- whole lifecycle
+    # -- both at once
 
     def up(self) -> bool:
-        """Start whatever is not running; returns True if anything was started. Idempotent."""
+        """Start whatever is not running and wait until both answer; True if anything was started."""
         with self._locked():
-            kafka_running, pg_running = self.kafka_pid() is not None, self.postgres_pid() is not None
-            if kafka_running:
-                self._echo(f"Kafka is already up at {self.kafka_bootstrap} (pid {self.kafka_pid()})")
-            if pg_running:
-                self._echo(
-                    f"PostgreSQL is already up at 127.0.0.1:{self.pg_port} (pid {self.postgres_pid()})"
-                )
-            if kafka_running and pg_running:
+            kafka_pid, pg_pid = self.kafka_pid(), self.postgres_pid()
+            if kafka_pid:
+                self.echo(f"Kafka is already up at {self.kafka_bootstrap} (pid {kafka_pid})")
+            if pg_pid:
+                self.echo(f"PostgreSQL is already up at 127.0.0.1:{self.pg_port} (pid {pg_pid})")
+            if kafka_pid and pg_pid:
                 self._write_env()
                 return False
             self._save_ports()
             try:
-                if not kafka_running:
-                    self._spawn_kafka()  # the broker boots while Postgres is prepared
-                if not pg_running:
+                if not kafka_pid:
+                    self._spawn_kafka()  # the broker boots while Postgres starts
+                if not pg_pid:
                     self.start_postgres()
-                if not kafka_running:
+                if not kafka_pid:
                     self._wait_for_kafka()
             except BaseException:
-                if not kafka_running:
+                if not kafka_pid:
                     self._quietly(self.stop_kafka)
-                if not pg_running:
+                if not pg_pid:
                     self._quietly(self.stop_postgres)
                 raise
             self._write_env()
             return True
 
     def down(self) -> bool:
-        """Stop both (SIGTERM, then SIGKILL after a timeout); returns True if anything was running."""
+        """Stop both (SIGTERM, SIGKILL after a timeout); True if anything was running."""
         with self._locked():
-            errors: list[str] = []
-            stopped = False
+            errors, stopped = [], False
             for stop in (self.stop_kafka, self.stop_postgres):
                 try:
                     stopped = stop() or stopped
@@ -367,53 +399,41 @@ class LocalInfra:
         return all(c.running and c.ready for c in self.status().values())
 
     def status(self) -> dict[str, ComponentStatus]:
-        saved = self._read_json(self.state_dir / "ports.json")
+        saved = _read_json(self.state_dir / "ports.json")  # the ports it really runs on
         kafka_port, pg_port = saved.get("kafka", self.kafka_port), saved.get("postgres", self.pg_port)
         kafka_pid, pg_pid = self.kafka_pid(), self.postgres_pid()
+        kafka_ready = bool(kafka_pid) and kafka_answers(f"127.0.0.1:{kafka_port}", 1.0)
+        pg_ready = bool(pg_pid) and tcp_open("127.0.0.1", pg_port)
         return {
             "kafka": ComponentStatus(
-                "kafka",
-                kafka_pid is not None,
-                kafka_pid is not None and kafka_answers(f"127.0.0.1:{kafka_port}", 1.0),
-                kafka_pid,
-                f"127.0.0.1:{kafka_port}",
-                self.kafka_log,
+                "kafka", bool(kafka_pid), kafka_ready, kafka_pid, f"127.0.0.1:{kafka_port}", self.kafka_log
             ),
             "postgres": ComponentStatus(
-                "postgres",
-                pg_pid is not None,
-                pg_pid is not None and tcp_open("127.0.0.1", pg_port),
-                pg_pid,
-                f"127.0.0.1:{pg_port}",
-                self.pg_log,
+                "postgres", bool(pg_pid), pg_ready, pg_pid, f"127.0.0.1:{pg_port}", self.pg_log
             ),
         }
 
     def reset(self) -> None:
-        """Stop everything and delete the state folder (topics, databases, credentials). The jar cache stays."""
+        """Stop both and delete the state folder (topics, databases, credentials); the jar cache stays."""
         with self._locked():
             self.down()
-            if self.state_dir.exists():
-                if not (self.state_dir / MARKER).exists():
-                    raise InfraError(
-                        f"{self.state_dir} is not a state folder of this launcher; not deleting it"
-                    )
-                shutil.rmtree(self.state_dir)
-        _LOCKS.pop(self.state_dir, None)
+            if not (self.state_dir / MARKER).exists():
+                raise InfraError(f"{self.state_dir} is not a state folder of this launcher; not deleting it")
+            shutil.rmtree(self.state_dir)
 
-    # -- shared use by several processes (test sessions)
+    # -- shared by several processes: test sessions lease it, `make up` keeps it
 
     def keep(self, keep: bool = True) -> None:
-        """Mark the infrastructure as started by a person (`make up`): test sessions then never stop it."""
-        self._prepare_state_dir()
+        """Mark it as started by a person (`make up`): test sessions then leave it running."""
         flag = self.state_dir / "keep"
         if keep:
+            self._prepare_state_dir()
             flag.touch()
         else:
             flag.unlink(missing_ok=True)
 
     def attach(self, holder: int | None = None) -> bool:
-        """Register `holder` (a pid) as a user and bring everything up; returns True if this call started it."""
+        """Register `holder` (a pid, default this process) as a user and bring both up; True if started."""
         with self._locked():
             lease = self._lease_dir() / str(holder or os.getpid())
             lease.touch()
@@ -424,19 +444,20 @@ class LocalInfra:
                 raise
 
     def detach(self, holder: int | None = None) -> bool:
-        """Unregister `holder`; stop everything when no live user is left and nobody ran `up` by hand."""
+        """Unregister `holder`; stop both when no live user is left and nobody ran `up` by hand."""
         with self._locked():
             (self._lease_dir() / str(holder or os.getpid())).unlink(missing_ok=True)
-            if self._live_leases() or (self.state_dir / "keep").exists():
+            return self.down_if_unused()
+
+    def down_if_unused(self) -> bool:
+        """Stop both unless a live process holds a lease or it was started with `make up`."""
+        with self._locked():
+            if self.users() or (self.state_dir / "keep").exists():
                 return False
             return self.down()
 
-    def _lease_dir(self) -> Path:
-        path = self.state_dir / "leases"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def _live_leases(self) -> list[int]:
+    def users(self) -> list[int]:
+        """Pids of the live processes holding a lease (dead ones are forgotten)."""
         live = []
         for lease in self._lease_dir().iterdir():
             if lease.name.isdigit() and pid_alive(int(lease.name)):
@@ -445,23 +466,14 @@ class LocalInfra:
                 lease.unlink(missing_ok=True)
         return live
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _lease_dir(self) -> Path:
+        path = self.state_dir / "leases"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
         self._prepare_state_dir()
-        entry = _LOCKS.get(self.state_dir)
-        if entry is None:
-            fd = os.open(self.state_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            entry = _LOCKS[self.state_dir] = [fd, 0]
-        entry[1] += 1
-        try:
-            yield
-        finally:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del _LOCKS[self.state_dir]
-                fcntl.flock(entry[0], fcntl.LOCK_UN)
-                os.close(entry[0])
+        return _locked(self.state_dir)
 
     def _prepare_state_dir(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -473,29 +485,29 @@ class LocalInfra:
 
     def _write_env(self) -> None:
         lines = [f"export {name}='{value}'" for name, value in self.env().items()]
-        self._write_private(self.env_file, "\n".join(lines) + "\n")
+        _write_private(self.env_file, "\n".join(lines) + "\n")
 
-    def _quietly(self, action: Callable[[], object]) -> None:
+    @staticmethod
+    def _quietly(action: Callable[[], object]) -> None:
         with contextlib.suppress(Exception):
             action()
 
     # -- Kafka
 
     def kafka_pid(self) -> int | None:
-        """The broker's pid when it is running from this state folder."""
+        """The broker's pid while it runs from this state folder."""
         try:
             pid = int((self.kafka_dir / "kafka.pid").read_text())
         except (OSError, ValueError):
             return None
-        if pid_alive(pid) and "kafka.Kafka" in (cmd := _cmdline(pid)) and str(self.kafka_dir) in cmd:
-            return pid
-        return None
+        cmd = _cmdline(pid) if pid_alive(pid) else ""
+        return pid if "kafka.Kafka" in cmd and str(self.kafka_dir) in cmd else None
 
     def start_kafka(self) -> bool:
-        """Start the broker (formatting its storage the first time only) and wait until it answers."""
+        """Start the broker (its storage is formatted the first time only) and wait until it answers."""
         with self._locked():
-            if (pid := self.kafka_pid()) is not None:
-                self._echo(f"Kafka is already up at {self.kafka_bootstrap} (pid {pid})")
+            if pid := self.kafka_pid():
+                self.echo(f"Kafka is already up at {self.kafka_bootstrap} (pid {pid})")
                 return False
             self._save_ports()
             self._spawn_kafka()
@@ -507,19 +519,19 @@ class LocalInfra:
             return True
 
     def stop_kafka(self, hard: bool = False, timeout: float = 30.0) -> bool:
-        """SIGTERM (or SIGKILL when `hard`) to the broker's process group; SIGKILL if it outlives `timeout`."""
+        """SIGTERM the broker (SIGKILL when `hard`, or when it outlives `timeout`); its data stays."""
         with self._locked():
             pid = self.kafka_pid()
             if pid is None:
                 (self.kafka_dir / "kafka.pid").unlink(missing_ok=True)
                 return False
-            self._echo(f"Stopping Kafka (pid {pid}{', SIGKILL' if hard else ''})")
+            self.echo(f"Stopping Kafka (pid {pid}{', SIGKILL' if hard else ''})")
             started = time.monotonic()
-            self._signal_group(pid, signal.SIGKILL if hard else signal.SIGTERM)
-            if not self._wait_gone(pid, timeout):
-                self._echo(f"Kafka did not stop within {timeout:.0f} s; sending SIGKILL")
-                self._signal_group(pid, signal.SIGKILL)
-                if not self._wait_gone(pid, 10):
+            _kill_group(pid, signal.SIGKILL if hard else signal.SIGTERM)
+            if not _wait_gone(pid, timeout):
+                self.echo(f"Kafka did not stop within {timeout:.0f} s: SIGKILL")
+                _kill_group(pid, signal.SIGKILL)
+                if not _wait_gone(pid, 10):
                     raise InfraError(f"Kafka (pid {pid}) survived SIGKILL")
             self.timings["kafka_stop"] = time.monotonic() - started
             (self.kafka_dir / "kafka.pid").unlink(missing_ok=True)
@@ -527,96 +539,82 @@ class LocalInfra:
             return True
 
     def kafka_classpath(self) -> Path:
-        """The folder of broker jars, resolved with Maven once and shared by every state folder."""
-        jars = self.jar_cache / "jars"
-        pom = HERE / "pom.xml"
-        digest = hashlib.sha256(pom.read_bytes()).hexdigest()
-        stamp = self.jar_cache / "jars.sha256"
-        if stamp.exists() and stamp.read_text().strip() == digest and jars.is_dir():
-            return jars
-        self.jar_cache.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.jar_cache / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # another process may be resolving the same jars right now
-            if stamp.exists() and stamp.read_text().strip() == digest and jars.is_dir():
-                return jars
-            mvn = shutil.which("mvn")
-            if mvn is None:
-                raise InfraError("Maven (`mvn`) is not on PATH: install it (apt-get install -y maven)")
-            self._echo(
-                f"Resolving the Kafka broker jars from Maven Central (once; cached in {self.jar_cache})"
-            )
-            started = time.monotonic()
-            work = self.jar_cache / "build"
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir()
-            shutil.copy(pom, work / "pom.xml")  # Maven runs outside the repo tree, so it leaves nothing there
-            fresh = self.jar_cache / "jars.new"
-            shutil.rmtree(fresh, ignore_errors=True)
-            cmd = [
-                mvn, "-q", "-B", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
-                f"-Dmaven.repo.local={self.jar_cache / 'm2'}", f"-DoutputDirectory={fresh}",
-            ]  # fmt: skip
-            result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=work)
-            if result.returncode != 0 or not any(fresh.glob("kafka_2.13-*.jar")):
-                output = (result.stdout + result.stderr)[-4000:]
-                raise InfraError(
-                    f"Maven could not resolve the Kafka jars (exit {result.returncode}):\n{output}"
-                )
-            shutil.rmtree(jars, ignore_errors=True)
-            fresh.rename(jars)
-            stamp.write_text(digest + "\n")
-            shutil.rmtree(work, ignore_errors=True)
-            self.timings["kafka_jars"] = time.monotonic() - started
-            self._echo(f"Kafka jars resolved in {self.timings['kafka_jars']:.1f} s")
-            return jars
-        finally:
-            os.close(fd)
+        """The folder of broker jars: resolved with Maven once, then shared by every state folder."""
+        jars, stamp = self.jar_cache / "jars", self.jar_cache / "jars.sha256"
+        digest = hashlib.sha256((HERE / "pom.xml").read_bytes()).hexdigest()
 
-    def _java(self) -> str:
-        java_home = os.environ.get("JAVA_HOME")
-        java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
-        if not java or not Path(java).exists():
-            raise InfraError(
-                "Java 17+ is not installed: apt-get install -y openjdk-17-jre-headless (or set JAVA_HOME)"
-            )
-        return java
+        def cached() -> bool:
+            return jars.is_dir() and stamp.exists() and stamp.read_text().strip() == digest
+
+        if cached():
+            return jars
+        with _locked(self.jar_cache):  # another process may be resolving the same jars right now
+            if not cached():
+                self._resolve_jars(jars)
+                stamp.write_text(digest + "\n")
+        return jars
+
+    def _resolve_jars(self, jars: Path) -> None:
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise InfraError("Maven (`mvn`) is not on PATH: apt-get install -y maven")
+        self.echo(f"Resolving the Kafka jars from Maven Central into {self.jar_cache} (once)")
+        started = time.monotonic()
+        work, fresh = self.jar_cache / "build", self.jar_cache / "jars.new"
+        for folder in (work, fresh):
+            shutil.rmtree(folder, ignore_errors=True)
+        work.mkdir()
+        shutil.copy(HERE / "pom.xml", work / "pom.xml")  # Maven runs outside the repository tree
+        cmd = [mvn, "-q", "-B", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
+               f"-Dmaven.repo.local={self.jar_cache / 'm2'}", f"-DoutputDirectory={fresh}"]  # fmt: skip
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=work)  # noqa: S603
+        if result.returncode != 0 or not any(fresh.glob("kafka_2.13-*.jar")):
+            output = (result.stdout + result.stderr)[-4000:]
+            raise InfraError(f"Maven could not resolve the Kafka jars (exit {result.returncode}):\n{output}")
+        shutil.rmtree(jars, ignore_errors=True)
+        fresh.rename(jars)
+        shutil.rmtree(work, ignore_errors=True)
+        self.timings["kafka_jars"] = time.monotonic() - started
+        self.echo(f"Kafka jars resolved in {self.timings['kafka_jars']:.1f} s")
 
     def _spawn_kafka(self) -> None:
-        java = self._java()
+        java = shutil.which("java", path=f"{os.environ.get('JAVA_HOME', '')}/bin:{os.environ['PATH']}")
+        if java is None:
+            raise InfraError(
+                "Java 17+ is needed: apt-get install -y openjdk-17-jre-headless, or set JAVA_HOME"
+            )
         lib = self.kafka_classpath()
         for port in (self.kafka_port, self.controller_port):
             if not port_free(port):
                 raise InfraError(
-                    f"port {port} is taken by another process, so Kafka cannot listen on it; stop that process "
-                    "or choose other ports (HEARTH_KAFKA_PORT, HEARTH_KAFKA_CONTROLLER_PORT)"
+                    f"port {port} is taken by another process, so Kafka cannot listen on it: stop that "
+                    "process or choose other ports (HEARTH_KAFKA_PORT, HEARTH_KAFKA_CONTROLLER_PORT)"
                 )
         self.kafka_data.mkdir(parents=True, exist_ok=True)
-        config = self.kafka_dir / "server.properties"
+        config, log_config = self.kafka_dir / "server.properties", self.kafka_dir / "log4j2.yaml"
         _render(HERE / "server.properties", config, kafka_port=self.kafka_port,
                 controller_port=self.controller_port, log_dir=self.kafka_data)  # fmt: skip
-        shutil.copy(HERE / "log4j2.yaml", self.kafka_dir / "log4j2.yaml")
-        base = [
-            java,
-            *JVM_OPTIONS,
-            f"-Dlog4j2.configurationFile={self.kafka_dir / 'log4j2.yaml'}",
-            "-cp",
-            f"{lib}/*",
-        ]
-        started = time.monotonic()
+        shutil.copy(HERE / "log4j2.yaml", log_config)
+        base = [java, *JVM_OPTIONS, f"-Dlog4j2.configurationFile={log_config}", "-cp", f"{lib}/*"]
+        self._kafka_spawned_at = time.monotonic()
         with self.kafka_log.open("ab") as log:
             log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting Kafka =====\n".encode())
             log.flush()
             if not (self.kafka_data / "meta.properties").exists():
-                cluster_id = _kafka_cluster_id()
-                cmd = [*base, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)]
-                result = subprocess.run(
-                    cmd, stdout=log, stderr=subprocess.STDOUT, check=False, cwd=self.kafka_dir
-                )
-                if result.returncode != 0:
+                cmd = [
+                    *base,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-c",
+                    str(config),
+                    "-t",
+                    _kafka_cluster_id(),
+                ]
+                formatted = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)  # noqa: S603
+                if formatted.returncode != 0:
                     raise InfraError(f"formatting Kafka's storage failed\n{log_tail(self.kafka_log)}")
-                self.timings["kafka_format"] = time.monotonic() - started
-            self._kafka_process = subprocess.Popen(  # noqa: S603 - fixed argument list
+                self.timings["kafka_format"] = time.monotonic() - self._kafka_spawned_at
+            self._kafka_process = subprocess.Popen(  # noqa: S603
                 [*base, "kafka.Kafka", str(config)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -625,165 +623,108 @@ class LocalInfra:
                 start_new_session=True,  # its own process group: a Ctrl-C in the terminal does not reach it
             )
         (self.kafka_dir / "kafka.pid").write_text(f"{self._kafka_process.pid}\n")
-        self._kafka_spawned_at = started
 
     def _wait_for_kafka(self) -> None:
         process, deadline = self._kafka_process, time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
-                raise InfraError(
-                    f"Kafka exited with code {process.returncode} while starting\n{log_tail(self.kafka_log)}"
-                )
+                tail = log_tail(self.kafka_log)
+                raise InfraError(f"Kafka exited with code {process.returncode} while starting\n{tail}")
             if kafka_answers(self.kafka_bootstrap, 1.0):
                 self.timings["kafka_start"] = time.monotonic() - self._kafka_spawned_at
-                self._echo(f"Kafka is up at {self.kafka_bootstrap} in {self.timings['kafka_start']:.1f} s")
+                self.echo(f"Kafka is up at {self.kafka_bootstrap} in {self.timings['kafka_start']:.1f} s")
                 return
             time.sleep(0.1)
         raise InfraError(
-            f"Kafka did not answer a metadata request at {self.kafka_bootstrap} within {self.timeout:.0f} s\n"
+            f"Kafka did not answer a metadata request at {self.kafka_bootstrap} in {self.timeout:.0f} s\n"
             f"{log_tail(self.kafka_log)}"
         )
-
-    @staticmethod
-    def _signal_group(pid: int, sig: signal.Signals) -> None:
-        try:
-            os.killpg(pid, sig)
-        except ProcessLookupError:
-            return
-        except PermissionError:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-    @staticmethod
-    def _wait_gone(pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not pid_alive(pid):
-                return True
-            time.sleep(0.05)
-        return not pid_alive(pid)
 
     # -- PostgreSQL
 
     def postgres_pid(self) -> int | None:
-        """The postmaster's pid when this state folder's cluster is running."""
+        """The postmaster's pid while this state folder's cluster runs."""
         try:
             pid = int((self.pg_data / "postmaster.pid").read_text().split("\n", 1)[0])
         except (OSError, ValueError):
             return None
-        if pid_alive(pid) and "postgres" in _cmdline(pid):
-            return pid
-        return None
+        return pid if pid_alive(pid) and "postgres" in _cmdline(pid) else None
 
     def start_postgres(self) -> bool:
-        """Start the cluster (creating and provisioning it the first time) and wait until it accepts connections."""
+        """Start the cluster (created and provisioned the first time) and wait until it takes connections."""
         with self._locked():
-            if (pid := self.postgres_pid()) is not None:
-                self._echo(f"PostgreSQL is already up at 127.0.0.1:{self.pg_port} (pid {pid})")
+            if pid := self.postgres_pid():
+                self.echo(f"PostgreSQL is already up at 127.0.0.1:{self.pg_port} (pid {pid})")
                 return False
             self._save_ports()
             self._check_pg_binaries()
             if not port_free(self.pg_port):
                 raise InfraError(
-                    f"port {self.pg_port} is taken by another process, so PostgreSQL cannot listen on it; stop "
-                    "that process or choose another port (HEARTH_PG_PORT)"
+                    f"port {self.pg_port} is taken by another process, so PostgreSQL cannot listen on it: "
+                    "stop that process or choose another port (HEARTH_PG_PORT)"
                 )
             started = time.monotonic()
-            provisioned = bool(self._read_json(self.credentials_file).get("provisioned"))
+            provisioned = bool(_read_json(self.credentials_file).get("provisioned"))
             if not provisioned or not (self.pg_data / "PG_VERSION").exists():
                 self._init_cluster()
                 provisioned = False
             self._configure_cluster()
-            result = self._pg_run(
-                [
-                    self._pg("pg_ctl"),
-                    "-D",
-                    str(self.pg_data),
-                    "-l",
-                    str(self.pg_log),
-                    "-w",
-                    "-t",
-                    str(int(self.timeout)),
-                    "start",
-                ]  # fmt: skip
-            )
+            result = self._pg_ctl("-l", str(self.pg_log), "-t", str(int(self.timeout)), "start")
             if result.returncode != 0:
-                raise InfraError(
-                    f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{log_tail(self.pg_log)}"
-                )
+                output = result.stdout + result.stderr
+                raise InfraError(f"PostgreSQL did not start:\n{output}\n{log_tail(self.pg_log)}")
             if not provisioned:
                 self._provision()
             self.timings["postgres_start"] = time.monotonic() - started
-            self._echo(
-                f"PostgreSQL is up at 127.0.0.1:{self.pg_port} in {self.timings['postgres_start']:.1f} s"
-            )
+            self.echo(f"PostgreSQL is up at 127.0.0.1:{self.pg_port} in {time.monotonic() - started:.1f} s")
             return True
 
     def stop_postgres(self, hard: bool = False, timeout: float = 30.0) -> bool:
-        """Fast shutdown (or `immediate`, a crash, when `hard`); SIGKILL if it outlives `timeout`."""
+        """Fast shutdown (`immediate`, like a crash, when `hard`); SIGKILL if it outlives `timeout`."""
         with self._locked():
             pid = self.postgres_pid()
             if pid is None:
                 return False
-            self._echo(f"Stopping PostgreSQL (pid {pid}{', immediate' if hard else ''})")
-            mode = "immediate" if hard else "fast"
-            result = self._pg_run(
-                [
-                    self._pg("pg_ctl"),
-                    "-D",
-                    str(self.pg_data),
-                    "-m",
-                    mode,
-                    "-w",
-                    "-t",
-                    str(int(timeout)),
-                    "stop",
-                ]
-            )
+            self.echo(f"Stopping PostgreSQL (pid {pid}{', immediate' if hard else ''})")
+            started = time.monotonic()
+            result = self._pg_ctl("-m", "immediate" if hard else "fast", "-t", str(int(timeout)), "stop")
             if result.returncode != 0 and pid_alive(pid):
-                self._echo(f"pg_ctl stop failed ({result.stderr.strip()}); sending SIGKILL")
-                self._signal_group(pid, signal.SIGKILL)
+                self.echo(f"pg_ctl stop failed ({result.stderr.strip()}): SIGKILL")
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                if not self._wait_gone(pid, 10):
+                if not _wait_gone(pid, 10):
                     raise InfraError(f"PostgreSQL (pid {pid}) survived SIGKILL\n{log_tail(self.pg_log)}")
+            self.timings["postgres_stop"] = time.monotonic() - started
             return True
 
     def _check_pg_binaries(self) -> None:
         if not (self.pg_bin / "postgres").exists():
             raise InfraError(
-                f"PostgreSQL 15 server binaries are missing ({self.pg_bin}/postgres not found). Install them with\n"
+                f"the PostgreSQL 15 server binaries are missing ({self.pg_bin}/postgres). Install them:\n"
                 "    apt-get install -y postgresql-15\n"
                 "or point HEARTH_PG_BIN at the folder holding postgres, initdb and pg_ctl."
             )
         if os.geteuid() == 0:
-            try:
-                import pwd
+            import pwd
 
+            try:
                 pwd.getpwnam("postgres")
             except KeyError:
-                raise InfraError(
-                    "PostgreSQL refuses to run as root and there is no `postgres` user"
-                ) from None
+                raise InfraError("Postgres refuses to run as root, and there is no `postgres` user") from None
 
-    def _pg(self, tool: str) -> str:
-        return str(self.pg_bin / tool)
-
-    def _pg_run(self, cmd: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Run a PostgreSQL tool as the `postgres` user when we are root (Postgres refuses to run as root)."""
+    def _pg_run(self, *cmd: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a PostgreSQL program; as the `postgres` user when we are root (Postgres refuses root)."""
+        argv = [str(self.pg_bin / cmd[0]), *cmd[1:]]
         if os.geteuid() == 0:
-            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+            argv = ["runuser", "-u", "postgres", "--", *argv]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PGTZ": "UTC"}
-        return subprocess.run(
-            cmd,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=self.pg_dir,
-            env=env,
-            timeout=120,
-        )
+        return subprocess.run(  # noqa: S603
+            argv, input=stdin, capture_output=True, text=True, check=False, cwd=self.pg_dir, env=env,
+            timeout=self.timeout + 30,
+        )  # fmt: skip
+
+    def _pg_ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self._pg_run("pg_ctl", "-D", str(self.pg_data), "-w", *args)
 
     def _chown(self, *paths: Path) -> None:
         if os.geteuid() == 0:
@@ -791,40 +732,25 @@ class LocalInfra:
                 shutil.chown(path, "postgres", "postgres")
 
     def _init_cluster(self) -> None:
-        self._echo(f"Creating a PostgreSQL cluster in {self.pg_data}")
+        self.echo(f"Creating a PostgreSQL cluster in {self.pg_data}")
         shutil.rmtree(self.pg_data, ignore_errors=True)
         self.credentials_file.unlink(missing_ok=True)
         self.pg_dir.mkdir(parents=True, exist_ok=True)
         self.pg_dir.chmod(0o755)
         self._chown(self.pg_dir)
-        result = self._pg_run(
-            [
-                self._pg("initdb"),
-                "-D",
-                str(self.pg_data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "--no-instructions",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ]  # fmt: skip
-        )
+        result = self._pg_run("initdb", "-D", str(self.pg_data), "-U", "postgres", "--auth=trust",
+                              "--no-sync", "--no-instructions", "-E", "UTF8", "--locale=C.UTF-8")  # fmt: skip
         if result.returncode != 0:
             hint = ""
             if os.geteuid() == 0 and "ermission denied" in result.stderr:
-                hint = f"\nThe postgres user must be able to reach {self.pg_dir} (every parent folder needs o+x)."
+                hint = f"\nThe postgres user must reach {self.pg_dir}: every parent folder needs o+x."
             raise InfraError(f"initdb failed:\n{result.stdout}{result.stderr}{hint}")
 
     def _configure_cluster(self) -> None:
         self.pg_socket_dir.mkdir(parents=True, exist_ok=True)
         self.pg_socket_dir.chmod(0o700)
-        self._chown(self.pg_socket_dir)
-        if not self.pg_log.exists():
-            self.pg_log.touch()
-            self._chown(self.pg_log)
+        self.pg_log.touch()
+        self._chown(self.pg_socket_dir, self.pg_log)
         hba, conf = self.pg_data / "pg_hba.conf", self.pg_data / "hearth.conf"
         shutil.copy(HERE / "pg_hba.conf", hba)
         _render(HERE / "postgresql.conf", conf, port=self.pg_port, socket_dir=self.pg_socket_dir)
@@ -832,47 +758,27 @@ class LocalInfra:
         main_conf = self.pg_data / "postgresql.conf"
         if "include_if_exists = 'hearth.conf'" not in main_conf.read_text():
             with main_conf.open("a") as f:
-                f.write("\n# Settings of deploy/local/postgresql.conf (rewritten at every start)\n")
+                f.write("\n# deploy/local/postgresql.conf, rendered at every start\n")
                 f.write("include_if_exists = 'hearth.conf'\n")
 
     def _provision(self) -> None:
-        """Passwords for the superuser and one role + database per service, each closed to everybody else."""
-        creds = {
-            "postgres": secrets.token_urlsafe(24),
-            "services": {service: secrets.token_urlsafe(24) for service in SERVICES},
-            "provisioned": False,
-        }
-        sql = [f"ALTER ROLE postgres PASSWORD '{creds['postgres']}';"]
-        sql += [provision_sql(service, creds["services"][service]) for service in SERVICES]  # type: ignore[index]
+        """Passwords for the superuser and a role + database per service, each closed to everybody else."""
+        admin = secrets.token_urlsafe(24)
+        services = {service: secrets.token_urlsafe(24) for service in SERVICES}
+        sql = [f"ALTER ROLE postgres PASSWORD '{admin}';"]
+        sql += [provision_sql(service, password) for service, password in services.items()]
         sql += ['REVOKE CONNECT, TEMPORARY ON DATABASE "postgres", "template1" FROM PUBLIC;']
-        result = self._pg_run(
-            [
-                self._pg("psql"),
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                str(self.pg_socket_dir),
-                "-p",
-                str(self.pg_port),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-f",
-                "-",
-            ],  # fmt: skip
-            stdin="\n".join(sql),
-        )
+        result = self._pg_run("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.pg_socket_dir),
+                              "-p", str(self.pg_port), "-U", "postgres", "-d", "postgres", "-f", "-",
+                              stdin="\n".join(sql))  # fmt: skip
         if result.returncode != 0:
             raise InfraError(f"creating the service roles and databases failed:\n{result.stderr}")
-        creds["provisioned"] = True
-        self._write_private(self.credentials_file, json.dumps(creds, indent=2) + "\n")
+        creds = {"postgres": admin, "services": services, "provisioned": True}
+        _write_private(self.credentials_file, json.dumps(creds, indent=2) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Private copies for fault tests, and cleaning up after sessions that died
+# Private copies for fault tests, and what test sessions that died left behind
 
 
 def private_state_dir() -> Path:
@@ -880,7 +786,7 @@ def private_state_dir() -> Path:
 
 
 def prune_private(echo: Callable[[str], None] | None = _stderr) -> list[Path]:
-    """Stop and delete every `<repo>/.state/private-*` folder whose owning process is gone."""
+    """Stop and delete each `<repo>/.state/private-*` folder whose owning process is gone."""
     pruned = []
     for folder in sorted(STATE_ROOT.glob("private-*")):
         try:
@@ -889,9 +795,8 @@ def prune_private(echo: Callable[[str], None] | None = _stderr) -> list[Path]:
             owner = 0
         if owner and pid_alive(owner):
             continue
-        infra = LocalInfra(folder, echo=echo)
         with contextlib.suppress(InfraError, OSError):
-            infra.down()
+            LocalInfra(folder, echo=echo).down()
         shutil.rmtree(folder, ignore_errors=True)
         pruned.append(folder)
     return pruned
@@ -908,9 +813,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "command",
         choices=("up", "down", "status", "env", "reset", "prune"),
-        help="up: start both (idempotent); down: stop both; status: show them (exit 3 when not all up); "
-        "env: print export lines; reset: stop and delete the state; prune: clean up private copies left by "
-        "test sessions that died",
+        help="up: start both (idempotent); down: stop both; status: show both (exit 3 unless both are up); "
+        "env: print export lines; reset: stop both and delete the state; prune: clean up after test "
+        "sessions that died",
     )
     parser.add_argument(
         "--state-dir",
@@ -918,39 +823,51 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("HEARTH_STATE_DIR") or DEFAULT_STATE_DIR),
         help=f"state folder (default: $HEARTH_STATE_DIR or {DEFAULT_STATE_DIR})",
     )
+    parser.add_argument(
+        "--if-unused", action="store_true", help="down: only when no test session uses it and no `up` kept it"
+    )
     args = parser.parse_args(argv)
     infra = LocalInfra(args.state_dir)
     try:
-        if args.command == "up":
-            started = time.monotonic()
-            infra.up()
-            infra.keep(True)
-            print(f'Up in {time.monotonic() - started:.1f} s. For a shell: eval "$(python3 {__file__} env)"')
-            for status in infra.status().values():
-                print(status.line())
-            print(f"Environment: {infra.env_file}")
-        elif args.command == "down":
-            infra.keep(False)
-            print("Stopped." if infra.down() else "Nothing was running.")
-        elif args.command == "status":
-            statuses = infra.status().values()
-            for status in statuses:
-                print(status.line())
-            return 0 if all(s.running and s.ready for s in statuses) else 3
-        elif args.command == "env":
-            for name, value in infra.env().items():
-                print(f"export {name}='{value}'")
-        elif args.command == "reset":
-            infra.reset()
-            print(f"Deleted {infra.state_dir}")
-        elif args.command == "prune":
-            for folder in prune_private():
-                print(f"Removed {folder}")
+        return _run(args.command, infra, if_unused=args.if_unused)
     except InfraError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _run(command: str, infra: LocalInfra, *, if_unused: bool) -> int:
+    if command == "up":
+        started = time.monotonic()
+        infra.up()
+        infra.keep(True)
+        print(f'Up in {time.monotonic() - started:.1f} s. In a shell: eval "$(python3 {__file__} env)"')
+        for status in infra.status().values():
+            print(status.line())
+    elif command == "down":
+        if if_unused:
+            print("Stopped." if infra.down_if_unused() else "Left running (in use, or started by `up`).")
+            return 0
+        infra.keep(False)
+        if users := infra.users():
+            print(f"warning: test sessions (pids {', '.join(map(str, users))}) are using it", file=sys.stderr)
+        print("Stopped." if infra.down() else "Nothing was running.")
+    elif command == "status":
+        statuses = infra.status().values()
+        for status in statuses:
+            print(status.line())
+        return 0 if all(s.running and s.ready for s in statuses) else 3
+    elif command == "env":
+        for name, value in infra.env().items():
+            print(f"export {name}='{value}'")
+    elif command == "reset":
+        infra.keep(False)
+        infra.reset()
+        print(f"Deleted {infra.state_dir}")
+    elif command == "prune":
+        for folder in prune_private():
+            print(f"Removed {folder}")
     return 0
 
 

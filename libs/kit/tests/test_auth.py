@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
+from httpx import ASGITransport, AsyncClient, Response
 from pydantic import SecretStr, ValidationError
 
 from hearth.kit.auth import AuthError, AuthSettings, Principal, Role, mint_token, require_roles, verify_token
@@ -43,9 +43,15 @@ def make_app(settings: AuthSettings | None) -> FastAPI:
     return app
 
 
-def call(token: str | None, settings: AuthSettings = DEV, path: str = "/screenings") -> Any:
+async def get(app: FastAPI, path: str, headers: dict[str, str]) -> Response:
+    transport = ASGITransport(app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.get(path, headers=headers)
+
+
+async def call(token: str | None, settings: AuthSettings | None = DEV, path: str = "/screenings") -> Response:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    return TestClient(make_app(settings), raise_server_exceptions=False).get(path, headers=headers)
+    return await get(make_app(settings), path, headers)
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
@@ -70,7 +76,7 @@ def unsigned(alg: str) -> str:
     return f"{header}.{b64(json.dumps(claims()).encode())}."
 
 
-def assert_refused(response: Any, status: int, code: str) -> None:
+def assert_refused(response: Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     error = response.json()["error"]
     assert error["code"] == code
@@ -80,8 +86,8 @@ def assert_refused(response: Any, status: int, code: str) -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_a_valid_token_for_an_allowed_role_passes() -> None:
-    response = call(mint_token(DEV, "clin-1", Role.CLINICIAN))
+async def test_a_valid_token_for_an_allowed_role_passes() -> None:
+    response = await call(mint_token(DEV, "clin-1", Role.CLINICIAN))
 
     assert response.status_code == 200
     body = response.json()
@@ -89,16 +95,15 @@ def test_a_valid_token_for_an_allowed_role_passes() -> None:
     assert body["token_id"]
 
 
-def test_missing_token_is_401_with_a_bare_challenge() -> None:
-    response = call(None)
+async def test_missing_token_is_401_with_a_bare_challenge() -> None:
+    response = await call(None)
 
     assert_refused(response, 401, "missing_token")
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_another_scheme_counts_as_missing() -> None:
-    app = make_app(DEV)
-    response = TestClient(app).get("/screenings", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+async def test_another_scheme_counts_as_missing() -> None:
+    response = await get(make_app(DEV), "/screenings", {"Authorization": "Basic dXNlcjpwYXNz"})
 
     assert_refused(response, 401, "missing_token")
 
@@ -111,7 +116,7 @@ def test_another_scheme_counts_as_missing() -> None:
         ),
         pytest.param(unsigned("none"), "invalid_algorithm", id="alg-none"),
         pytest.param(unsigned("None"), "invalid_algorithm", id="alg-None"),
-        pytest.param(jwt.encode(claims(), None, algorithm="none"), "invalid_algorithm", id="alg-none-pyjwt"),
+        pytest.param(jwt.encode(claims(), "", algorithm="none"), "invalid_algorithm", id="alg-none-pyjwt"),
         pytest.param(jwt.encode(claims(iss="someone-else"), SECRET), "invalid_issuer", id="wrong-issuer"),
         pytest.param(jwt.encode(claims(aud="other-api"), SECRET), "invalid_audience", id="wrong-audience"),
         pytest.param(
@@ -120,7 +125,7 @@ def test_another_scheme_counts_as_missing() -> None:
             id="other-key",
         ),
         pytest.param(
-            jwt.encode(claims(), SECRET, algorithm="HS512"), "invalid_algorithm", id="other-hmac-alg"
+            jwt.encode(claims(), SECRET * 2, algorithm="HS512"), "invalid_algorithm", id="other-hmac-alg"
         ),
         pytest.param(
             jwt.encode(claims(nbf=int(time.time()) + 600), SECRET), "token_not_yet_valid", id="not-yet-valid"
@@ -135,26 +140,28 @@ def test_another_scheme_counts_as_missing() -> None:
         ),
     ],
 )
-def test_bad_tokens_are_401_with_the_error_body(token: str, code: str) -> None:
-    response = call(token)
+async def test_bad_tokens_are_401_with_the_error_body(token: str, code: str) -> None:
+    response = await call(token)
 
     assert_refused(response, 401, code)
     assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
-def test_expiry_within_the_leeway_is_accepted() -> None:
-    assert call(mint_token(DEV, "clin-1", Role.CLINICIAN, ttl_seconds=-5)).status_code == 200
+async def test_expiry_within_the_leeway_is_accepted() -> None:
+    response = await call(mint_token(DEV, "clin-1", Role.CLINICIAN, ttl_seconds=-5))
+    assert response.status_code == 200
 
 
-def test_a_role_not_allowed_is_403() -> None:
-    response = call(mint_token(DEV, "pt-1", Role.PATIENT))
+async def test_a_role_not_allowed_is_403() -> None:
+    response = await call(mint_token(DEV, "pt-1", Role.PATIENT))
 
     assert_refused(response, 403, "forbidden")
-    assert call(mint_token(DEV, "pt-1", Role.PATIENT), path="/me").json() == {"role": "patient"}
+    anyone = await call(mint_token(DEV, "pt-1", Role.PATIENT), path="/me")
+    assert anyone.json() == {"role": "patient"}
 
 
-def test_without_auth_settings_on_the_app_nothing_passes() -> None:
-    response = call(mint_token(DEV, "clin-1", Role.CLINICIAN), settings=None)  # type: ignore[arg-type]
+async def test_without_auth_settings_on_the_app_nothing_passes() -> None:
+    response = await call(mint_token(DEV, "clin-1", Role.CLINICIAN), settings=None)
 
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
@@ -180,15 +187,16 @@ def rsa_keys() -> tuple[str, str]:
     return rsa_pair()
 
 
-def test_production_keys_accept_rs256_and_refuse_hs256(rsa_keys: tuple[str, str]) -> None:
+async def test_production_keys_accept_rs256_and_refuse_hs256(rsa_keys: tuple[str, str]) -> None:
     private, public = rsa_keys
     production = AuthSettings(jwt_secret=SecretStr(SECRET), jwt_public_key=public)
 
-    assert call(mint_token(production, "ops-1", Role.OPS, private_key=private), production).status_code == 200
-    assert_refused(call(mint_token(DEV, "ops-1", Role.OPS), production), 401, "invalid_algorithm")
+    accepted = await call(mint_token(production, "ops-1", Role.OPS, private_key=private), production)
+    assert accepted.status_code == 200
+    assert_refused(await call(mint_token(DEV, "ops-1", Role.OPS), production), 401, "invalid_algorithm")
 
 
-def test_the_public_key_used_as_an_hmac_secret_is_refused(rsa_keys: tuple[str, str]) -> None:
+async def test_the_public_key_used_as_an_hmac_secret_is_refused(rsa_keys: tuple[str, str]) -> None:
     # The classic algorithm-confusion forgery: HS256 "signed" with the verifier's own public key.
     _, public = rsa_keys
     production = AuthSettings(jwt_public_key=public)
@@ -196,16 +204,16 @@ def test_the_public_key_used_as_an_hmac_secret_is_refused(rsa_keys: tuple[str, s
     signing_input = f"{header}.{b64(json.dumps(claims()).encode())}"
     signature = hmac.new(public.encode(), signing_input.encode(), hashlib.sha256).digest()
 
-    assert_refused(call(f"{signing_input}.{b64(signature)}", production), 401, "invalid_algorithm")
+    assert_refused(await call(f"{signing_input}.{b64(signature)}", production), 401, "invalid_algorithm")
 
 
-def test_a_token_signed_by_another_private_key_is_refused(rsa_keys: tuple[str, str]) -> None:
+async def test_a_token_signed_by_another_private_key_is_refused(rsa_keys: tuple[str, str]) -> None:
     _, public = rsa_keys
     other_private, _ = rsa_pair()
     production = AuthSettings(jwt_public_key=public)
 
     token = mint_token(production, "ops-1", Role.OPS, private_key=other_private)
-    assert_refused(call(token, production), 401, "invalid_signature")
+    assert_refused(await call(token, production), 401, "invalid_signature")
 
 
 def test_es256_keys_work_and_the_pem_may_come_on_one_line() -> None:

@@ -13,13 +13,16 @@ Strictness, decided once for all models:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, model_validator
 
 from hearth.contracts.errors import ContractError
 
-READING: dict[str, Any] = {"hearth.contracts.reading": True}
+_READING_KEY = "hearth.contracts.reading"
+READING: Mapping[str, Any] = MappingProxyType({_READING_KEY: True})
 """Validation context under which models ignore unknown keys (used by ``parse_event``)."""
 
 
@@ -43,11 +46,7 @@ class ContractModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _drop_unknown_when_reading(cls, value: Any, info: ValidationInfo) -> Any:
-        if (
-            info.context is None
-            or not info.context.get("hearth.contracts.reading")
-            or not isinstance(value, dict)
-        ):
+        if info.context is None or not info.context.get(_READING_KEY) or not isinstance(value, dict):
             return value
         known = {field.alias or name for name, field in cls.model_fields.items()}
         return {key: item for key, item in value.items() if key in known}

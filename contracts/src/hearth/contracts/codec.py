@@ -32,8 +32,8 @@ def build_event(
     id: str | None = None,
     time: datetime | None = None,
 ) -> Event[DataT]:
-    """Wrap a payload in its envelope: a new id, the current UTC time, type, topic-derived source and
-    dataschema from the catalog, and the patient id as both subject and partition key.
+    """Wrap a payload in its envelope: a new UUID id, the current UTC time, the type, source
+    (``/hearth/<owner>``) and dataschema from the catalog, and the patient id as subject and partition key.
 
     Pass ``correlationid`` to continue a care journey (a new one is started otherwise) and ``causationid``
     with the id of the event or request being handled. Raises :class:`ContractError` if anything is invalid.

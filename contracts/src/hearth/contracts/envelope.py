@@ -1,9 +1,8 @@
-"""The CloudEvents 1.0 envelope in structured JSON mode: one Kafka record value holds the attributes and
-the data."""
+"""The CloudEvents 1.0 envelope, structured JSON mode: one Kafka record value holds attributes and data."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import ClassVar, Generic, Literal, TypeVar
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -16,8 +15,8 @@ EVENT_TYPE_PATTERN = r"^[a-z0-9]+(\.[a-z0-9-]+)+\.v[1-9][0-9]*$"
 TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 
-def _absent(value: Any) -> bool:
-    return value is None
+# Optional attributes are left out of the JSON when unset: CloudEvents has no null attribute values.
+_OPTIONAL_ATTRIBUTES = ("causationid", "traceparent")
 
 
 class Event(ContractModel, Generic[DataT]):
@@ -54,13 +53,11 @@ class Event(ContractModel, Generic[DataT]):
     correlationid: Identifier = Field(description="Id of the care journey this event belongs to.")
     causationid: Identifier | None = Field(
         default=None,
-        exclude_if=_absent,
         description="Id of the event or request that caused this event, when there was one.",
     )
     traceparent: str | None = Field(
         default=None,
         pattern=TRACEPARENT_PATTERN,
-        exclude_if=_absent,
         description="W3C Trace Context traceparent of the operation that produced the event.",
     )
     data: DataT = Field(description="The event payload.")
@@ -83,4 +80,5 @@ class Event(ContractModel, Generic[DataT]):
 
     def to_json(self) -> bytes:
         """The whole structured CloudEvent as compact UTF-8 JSON (optional attributes left out when unset)."""
-        return self.model_dump_json().encode()
+        unset = {name for name in _OPTIONAL_ATTRIBUTES if getattr(self, name) is None}
+        return self.model_dump_json(exclude=unset).encode()

@@ -1,4 +1,4 @@
-"""The screening outcome, owned by the screening service; the clinician's decision is in ``decisions``."""
+"""Events owned by the screening service: the screening outcome here, the decisions re-exported."""
 
 from __future__ import annotations
 
@@ -8,7 +8,23 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from hearth.contracts.base import EventData
 from hearth.contracts.events.codes import DECISION_ONLY, ReasonCode
+
+# The prescriber's decisions are screening's events too; they live in decisions.py to keep files short.
+from hearth.contracts.events.decisions import PLAN_DOSES, ApprovalRevoked, Approved, Declined, Plan
 from hearth.contracts.primitives import Identifier, StrictBool, StrictInt, UsState
+
+__all__ = [
+    "PLAN_DOSES",
+    "ApprovalRevoked",
+    "Approved",
+    "Declined",
+    "Gad7Band",
+    "Phq9Band",
+    "Plan",
+    "Screened",
+    "gad7_band",
+    "phq9_band",
+]
 
 Phq9Band = Literal["minimal", "mild", "moderate", "moderately_severe", "severe"]
 Gad7Band = Literal["minimal", "mild", "moderate", "severe"]

@@ -63,7 +63,8 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def all_migrations(definition: ServiceDefinition) -> list[migrations.Migration]:
-    return migrations.kit_migrations() + migrations.package_migrations(definition.name, definition.package)
+    own = [] if definition.package is None else migrations.package_migrations(definition.name, definition.package)
+    return migrations.kit_migrations() + own
 
 
 def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Clock | None = None) -> FastAPI:

@@ -27,6 +27,7 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any, TextIO
 
 import structlog
@@ -52,6 +53,12 @@ _SAFE_KEYS = frozenset({
 # Our own timestamps (RFC 3339 `time`, `due_at`, ...) must survive the bare-date pattern.
 _TIMESTAMP_KEYS = frozenset({"timestamp", "time", "date", "ts"})
 _TIMESTAMP_SUFFIXES = ("_at", "_time", "_date", "_until", "_since")
+# Written by configure_logging itself, never from input: not worth scanning on every line.
+_OWN_KEYS = frozenset({"timestamp", "level", "logger", "service"})
+# Event ids, trace ids and traceparents are on every line and cannot hold personal data: skip the patterns.
+_IDENTIFIER = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}|00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"
+)
 
 _KEY_TERMS = "|".join(t.replace("_", "[_-]?") for t in _PERSONAL_TERMS)
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -59,10 +66,13 @@ _STREET = (
     r"(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|dr|drive|ct|court|way|pl|place|ter|terrace"
     r"|pkwy|parkway|hwy|highway|cir|circle|sq|square|trl|trail)"
 )
-_TEXT_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
+_TOKENS = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"\bbearer\s+[\w.~+/=-]+",
     r"\beyJ[\w-]*\.[\w-]+\.[\w-]*",  # a JWT, even without the Bearer prefix
-    r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}",
+))  # fmt: skip
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
+_NUMBERED = tuple(re.compile(p, re.IGNORECASE) for p in (
     rf"\b\d{{1,6}}(?:\s+[\w.'-]+){{1,4}}?\s+{_STREET}\b\.?",
     r"\bp\.?\s*o\.?\s*box\s+\d+",
     r"\b(?:apt|apartment|suite|ste|unit)\.?\s*#?\s*\d[\w-]*",
@@ -70,24 +80,29 @@ _TEXT_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"(?<![\w+])(?:\+?1[\s.-]?)?(?:\([2-9]\d{2}\)|[2-9]\d{2})[\s.-]?\d{3}[\s.-]?\d{4}(?!\w)",
     r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,4}\)?){2,5}(?!\w)",
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\w.])",
-    # key=value or "key": "value" in text (reprs, pydantic errors, JSON in exception messages); keeps the key.
-    # Last, so a value with a delimiter in it (a phone in parentheses) is already masked by its own pattern.
-    rf"(?P<key>\b[\w-]{{0,40}}?(?:{_KEY_TERMS})[\w-]{{0,40}})(?P<sep>[\"']?\s*[:=]\s*)"
-    r"(?:\[redacted\]|\"[^\"]*\"|'[^']*'|[^\s,;)}\]&][^,;)}\]&\n]*)",
 ))  # fmt: skip
-_CASED_PATTERNS = (
-    # City, ST 12345
-    re.compile(r"(?:\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2},\s*)?\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"),
-    re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}"),
-    re.compile(r"\b(?i:named|name\s+is)\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}"),
+# City, ST 12345 (case-sensitive: the state is two capitals)
+_CITY_STATE_ZIP = re.compile(
+    r"(?:\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2},\s*)?\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"
 )
-_DATE_PATTERNS = tuple(re.compile(p, re.IGNORECASE) for p in (
+_DATES = tuple(re.compile(p, re.IGNORECASE) for p in (
     # a bare ISO date, not the date part of a timestamp
     r"(?<![\w:.-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?![\w:]|\s\d{1,2}:)",
     r"(?<![\w/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:19|20)?\d{2}(?![\w/])",
     rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d{{2}}\b",
     rf"\b\d{{1,2}}\s+{_MONTH},?\s+(?:19|20)\d{{2}}\b",
 ))  # fmt: skip
+# key=value or "key": "value" in text (reprs, pydantic errors, JSON in exception messages); keeps the key.
+# Runs after the patterns above, so a value with a delimiter in it (a phone in parentheses) is already masked.
+_KEY_VALUE = re.compile(
+    rf"(?P<key>\b[\w-]{{0,40}}?(?:{_KEY_TERMS})[\w-]{{0,40}})(?P<sep>[\"']?\s*[:=]\s*)"
+    r"(?:\[redacted\]|\"[^\"]*\"|'[^']*'|[^\s,;)}\]&][^,;)}\]&\n]*)",
+    re.IGNORECASE,
+)
+_NAMES = (
+    re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}"),
+    re.compile(r"\b(?i:named|name\s+is)\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2}"),
+)
 
 _registered: ContextVar[tuple[str, ...]] = ContextVar("hearth_redacted_values", default=())
 
@@ -97,6 +112,7 @@ def _segments(key: str) -> str:
     return f"_{snake}_"
 
 
+@lru_cache(maxsize=4096)
 def is_personal_key(key: str) -> bool:
     """True when a key names personal data or a secret, so its whole value is masked."""
     if key in _SAFE_KEYS:
@@ -110,10 +126,8 @@ def _is_timestamp_key(key: str) -> bool:
     return lowered in _TIMESTAMP_KEYS or lowered.endswith(_TIMESTAMP_SUFFIXES)
 
 
-def _mask_match(match: re.Match[str]) -> str:
-    if match.re.groupindex:
-        return match.group("key") + match.group("sep") + REDACTED
-    return REDACTED
+def _keep_key(match: re.Match[str]) -> str:
+    return match.group("key") + match.group("sep") + REDACTED
 
 
 def redact_text(text: str, known: tuple[str, ...] = (), *, dates: bool = True) -> str:
@@ -123,15 +137,28 @@ def redact_text(text: str, known: tuple[str, ...] = (), *, dates: bool = True) -
         values = sorted({v for v in known if len(v.strip()) >= 2}, key=len, reverse=True)
         alternation = "|".join(re.escape(v) for v in values)
         text = re.sub(rf"(?<!\w)(?:{alternation})(?!\w)", REDACTED, text, flags=re.IGNORECASE)
-    for pattern in _TEXT_PATTERNS:
-        text = pattern.sub(_mask_match, text)
-    for pattern in (*_CASED_PATTERNS, *(_DATE_PATTERNS if dates else ())):
+    # Each group runs only when the text has what its patterns need: most log text has no digits, no "@".
+    for pattern in _TOKENS:
+        text = pattern.sub(REDACTED, text)
+    if "@" in text:
+        text = _EMAIL.sub(REDACTED, text)
+    if _DIGIT.search(text):
+        for pattern in (*_NUMBERED, _CITY_STATE_ZIP, *(_DATES if dates else ())):
+            text = pattern.sub(REDACTED, text)
+    if ":" in text or "=" in text:
+        text = _KEY_VALUE.sub(_keep_key, text)
+    for pattern in _NAMES:
         text = pattern.sub(REDACTED, text)
     return text
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """Turns objects into JSON-like data before scrubbing, so no unscrubbed repr is rendered later."""
+    if type(value) in _SCALARS or isinstance(value, Mapping | list | tuple | set | frozenset):
+        return value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -140,13 +167,15 @@ def _plain(value: Any) -> Any:
         return value.value
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
-    if value is None or isinstance(value, Mapping | list | tuple | set | frozenset | str | int | float):
+    if isinstance(value, str | int | float):
         return value
     return str(value)
 
 
 def _harvest(value: Any, personal: bool, found: list[str]) -> None:
     """Collects the strings held under personal keys, to mask them wherever else they appear on the line."""
+    if not personal and type(value) in _SCALARS:
+        return
     value = _plain(value)
     if isinstance(value, Mapping):
         for k, v in value.items():
@@ -161,6 +190,8 @@ def _harvest(value: Any, personal: bool, found: list[str]) -> None:
 
 
 def _scrub(value: Any, key: str, known: tuple[str, ...]) -> Any:
+    if key in _OWN_KEYS and isinstance(value, str):
+        return value
     value = _plain(value)
     if value is None or isinstance(value, bool):
         return value
@@ -171,6 +202,8 @@ def _scrub(value: Any, key: str, known: tuple[str, ...]) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [_scrub(v, key, known) for v in value]
     if isinstance(value, str):
+        if not known and _IDENTIFIER.fullmatch(value):
+            return value
         return redact_text(value, known, dates=not _is_timestamp_key(key))
     return value
 

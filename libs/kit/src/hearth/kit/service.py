@@ -13,8 +13,8 @@ from .timer_poller import TimerRoute
 @dataclass(frozen=True)
 class ServiceDefinition:
     name: str
-    package: str  # where `migrations/` lives, e.g. "hearth.screening"
     title: str
+    package: str | None = None  # where its `migrations/` folder lives, e.g. "hearth.screening"
     description: str = ""
     events: dict[str, EventHandler] = field(default_factory=dict)
     timers: dict[str, TimerRoute] = field(default_factory=dict)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -46,3 +47,18 @@ async def ensure_topics(
         return wanted
     finally:
         await admin.close()
+
+
+async def partitions_of(
+    bootstrap: str, topics: Sequence[str], client: dict[str, object] | None = None
+) -> list[TopicPartition]:
+    """The partitions of existing topics (a consumer's metadata only knows the topics it subscribed to)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client or {}))
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(t["topic"], p["partition"]) for t in described if not t.get("error_code") for p in t["partitions"]
+    ]

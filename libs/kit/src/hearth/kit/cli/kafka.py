@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from ..settings import KafkaSettings
+from ..topics import partitions_of
 
 
 def settings() -> KafkaSettings:
@@ -21,11 +22,10 @@ async def read_all(topics: list[str], *, timeout: float = 2.0) -> AsyncIterator[
     consumer = AIOKafkaConsumer(
         bootstrap_servers=config.kafka_bootstrap, enable_auto_commit=False, **config.kafka_client_options()
     )
+    partitions = await partitions_of(config.kafka_bootstrap, topics, config.kafka_client_options())
     await consumer.start()
+    await asyncio.sleep(0)  # let the consumer's background task start, or an immediate stop() fails
     try:
-        partitions = [
-            TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())
-        ]
         if not partitions:
             return
         consumer.assign(partitions)

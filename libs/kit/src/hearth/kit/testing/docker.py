@@ -26,9 +26,9 @@ def docker_available() -> bool:
 
 
 def _kafka_container(host: str, port: int) -> Any:
-    # testcontainers' KafkaContainer accepts Confluent images only, so the Apache image runs as a generic container.
-    # Clients use EXTERNAL (published on the same port number on the Docker host); the broker talks to itself on
-    # PLAINTEXT inside the container.
+    # testcontainers' KafkaContainer takes Confluent images only: the Apache image runs as a plain container.
+    # Clients use EXTERNAL (published on the same port number on the Docker host); the broker talks to
+    # itself on PLAINTEXT inside the container.
     from testcontainers.core.container import DockerContainer
 
     env = {

@@ -1,4 +1,4 @@
-"""Where the tests' Kafka and Postgres are: named in the environment, in Docker containers, or local processes."""
+"""Where the tests' Kafka and Postgres are: named in the environment, in Docker, or local processes."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ UniqueName = Callable[[str], str]
 class Infra:
     """The endpoints of the session's infrastructure.
 
-    `service_dsns` maps each service to a DSN for its own role and database; it is filled for the local launcher
-    (and from `HEARTH_<SERVICE>_DATABASE_URL` when those are set), empty for Docker.
+    `service_dsns` maps each service to a DSN of its own role and database: filled by the local launcher
+    (and from `HEARTH_<SERVICE>_DATABASE_URL` when all four are set), empty for Docker.
     """
 
     kafka_bootstrap: str

@@ -15,12 +15,12 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from hearth.contracts import Event, build_event, parse_event, topic_for
 from hearth.contracts.events.screening import Screened
 
 from .. import migrations, outbox
+from ..topics import partitions_of
 
 
 async def migrate_kit(dsn: str, extra_sql: str = "") -> None:
@@ -124,16 +124,6 @@ async def produce(bootstrap: str, records: Sequence[tuple[str, bytes | None, byt
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
-
-
-async def partitions_of(bootstrap: str, topics: Sequence[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(topics))
-    finally:
-        await admin.close()
-    return [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
 
 
 async def reset_group_to_earliest(bootstrap: str, group: str, topics: Sequence[str]) -> None:

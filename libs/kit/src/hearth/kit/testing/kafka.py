@@ -1,4 +1,4 @@
-"""Topic helpers for tests: create topics with the admin client and wait until the broker's metadata shows them."""
+"""Topic helpers for tests: create topics with the admin client, wait until metadata shows them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ TOPIC_ALREADY_EXISTS = 36
 
 
 class CreateTopics(Protocol):
-    """The `kafka_topics` fixture: `await kafka_topics("a", "b", partitions=3) -> ["a", "b"]`."""
+    """The `kafka_topics` fixture: `await kafka_topics("a", "b", partitions=3)` returns `["a", "b"]`."""
 
     async def __call__(
         self, *names: str, partitions: int = 3, config: Mapping[str, str] | None = None
@@ -28,16 +28,15 @@ async def create_topics(
     replication_factor: int = 1,
     config: Mapping[str, str] | None = None,
     exist_ok: bool = False,
-    timeout: float = 30.0,
+    within: float = 30.0,
 ) -> None:
-    """Create the topics and return once metadata lists each of them with all its partitions."""
+    """Create the topics; return once metadata lists each of them with all its partitions."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests")
     await admin.start()
     try:
-        new = [
-            NewTopic(name, partitions, replication_factor, topic_configs=dict(config or {})) for name in names
-        ]
-        response = await admin.create_topics(new, timeout_ms=int(timeout * 1000))
+        configs = dict(config or {})
+        new = [NewTopic(name, partitions, replication_factor, topic_configs=configs) for name in names]
+        response = await admin.create_topics(new, timeout_ms=int(within * 1000))
         failed = [
             f"{error[0]}: error {error[1]} {error[2] if len(error) > 2 else ''}".strip()
             for error in response.topic_errors
@@ -45,7 +44,7 @@ async def create_topics(
         ]
         if failed:
             raise RuntimeError(f"could not create topics: {'; '.join(failed)}")
-        await asyncio.wait_for(_until_visible(admin, names, partitions), timeout)
+        await asyncio.wait_for(_until_visible(admin, names, partitions), within)
     finally:
         await admin.close()
 
@@ -59,11 +58,11 @@ async def _until_visible(admin: AIOKafkaAdminClient, names: Sequence[str], parti
         await asyncio.sleep(0.05)
 
 
-async def delete_topics(bootstrap: str, names: Sequence[str], *, timeout: float = 10.0) -> None:
-    """Delete the topics; best effort (a topic already gone is fine)."""
+async def delete_topics(bootstrap: str, names: Sequence[str], *, within: float = 10.0) -> None:
+    """Delete the topics, best effort (a topic already gone is fine)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests")
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(admin.start(), timeout)
-        await asyncio.wait_for(admin.delete_topics(list(names), timeout_ms=int(timeout * 1000)), timeout)
+        await asyncio.wait_for(admin.start(), within)
+        await asyncio.wait_for(admin.delete_topics(list(names), timeout_ms=int(within * 1000)), within)
     with contextlib.suppress(Exception):
-        await asyncio.wait_for(admin.close(), timeout)
+        await asyncio.wait_for(admin.close(), within)

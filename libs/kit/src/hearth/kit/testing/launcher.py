@@ -14,10 +14,10 @@ LAUNCHER = Path("deploy") / "local" / "infra.py"
 
 
 class LocalInfra(Protocol):
-    """What tests may use of `deploy/local/infra.py`'s `LocalInfra` (one Kafka broker and one Postgres cluster).
+    """The typed face of `deploy/local/infra.py`'s `LocalInfra`: one Kafka broker, one Postgres cluster.
 
-    Every method blocks; from an async test call it through `asyncio.to_thread` when the loop must keep running
-    (for example while a consumer is meant to notice the broker going away).
+    Every method blocks; from an async test call it through `asyncio.to_thread` when the loop must keep
+    running meanwhile (for example while a consumer is meant to notice the broker going away).
     """
 
     state_dir: Path

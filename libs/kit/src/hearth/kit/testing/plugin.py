@@ -5,8 +5,8 @@ Where the infrastructure comes from, in this order:
 2. Docker containers through testcontainers, when a Docker daemon answers (origin "docker");
 3. the local launcher `deploy/local/infra.py` (origin "local"): reused when already up (`make up`), otherwise
    started for the session and stopped at its end (unless another test session still uses it).
-HEARTH_TEST_INFRA=local|docker skips the detection. Nothing starts until a test asks for one of these fixtures,
-so pure unit tests run without Kafka or Postgres. A missing piece is a test error, never a skip.
+HEARTH_TEST_INFRA=local|docker skips the detection. Nothing starts until a test asks for one of these
+fixtures, so pure unit tests run without Kafka or Postgres. A missing piece is a test error, never a skip.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from hearth.kit.testing.launcher import LocalInfra
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # A CI runner's timeout sends SIGTERM: turn it into KeyboardInterrupt so fixtures still tear down (and stop
-    # the Kafka and Postgres processes they started) instead of the interpreter dying on the spot.
+    # A CI runner's timeout sends SIGTERM: turn it into KeyboardInterrupt so fixtures still tear down (and
+    # stop the Kafka and Postgres processes they started) instead of the interpreter dying on the spot.
     with contextlib.suppress(ValueError):  # not the main thread
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, _interrupt)
@@ -59,7 +59,7 @@ def _check_reachable(found: Infra) -> None:
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
-    """The session's Kafka bootstrap address and Postgres admin DSN (see the module docstring for the order)."""
+    """The session's Kafka bootstrap address and Postgres admin DSN (the module docstring says from where)."""
     choice = os.environ.get("HEARTH_TEST_INFRA", "").strip().lower()
     try:
         found = from_env()
@@ -96,7 +96,7 @@ def _local_infra() -> Iterator[Infra]:
 
 @pytest.fixture
 async def pg_database(infra: Infra) -> AsyncIterator[str]:
-    """A fresh, empty database `t_<random>` for this test; yields its DSN (admin credentials). Dropped after."""
+    """A fresh, empty database `t_<random>`; yields its DSN (admin credentials). Dropped after the test."""
     dsn = await postgres.create_database(infra.pg_admin_dsn)
     try:
         yield dsn
@@ -162,7 +162,7 @@ def _private_infra_shared() -> Iterator[LocalInfra]:
 
 @pytest.fixture
 def private_infra(_private_infra_shared: LocalInfra) -> LocalInfra:
-    """A Kafka broker and Postgres cluster of this test module's own, for fault tests that stop and start them.
+    """A Kafka broker and Postgres cluster of the test module's own, for fault tests that stop/start them.
 
     Shared by the tests of one module; before each test, whatever an earlier test stopped is started again.
     `stop_kafka()` / `start_kafka()` keep the broker's data (topics, offsets); `stop_postgres()` /

@@ -1,0 +1,42 @@
+# Developer entry points. `make test` is what CI runs (through .ci/run).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+INFRA := $(PYTHON) deploy/local/infra.py
+MYPY_PATHS := contracts/src libs/kit/src services/screening/src services/fulfillment/src \
+              services/session/src services/followup/src
+
+.PHONY: help up down status test lint demo bench schemas
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+up:  ## start local Kafka and Postgres (deploy/local/infra.py; idempotent)
+	$(INFRA) up
+
+down:  ## stop local Kafka and Postgres
+	$(INFRA) down
+
+status:  ## show local Kafka and Postgres (exit 3 when not both up)
+	$(INFRA) status
+
+test:  ## run every test against real Kafka and Postgres (started and stopped for the run unless already up)
+	uv sync --frozen
+	@rc=0; uv run pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests (exit 5)" >&2; fi; \
+	exit $$rc
+
+lint:  ## ruff check, ruff format --check, mypy
+	uv run ruff check .
+	uv run ruff format --check .
+	uv run mypy $(MYPY_PATHS)
+
+demo:  ## run the whole system through a care journey
+	@echo "make demo: the journey simulator is not built yet" >&2; exit 1
+
+bench:  ## print throughput and latency figures
+	@echo "make bench: the benchmarks are not built yet" >&2; exit 1
+
+schemas:  ## regenerate the JSON Schemas and the AsyncAPI document from the contracts
+	uv run python -m hearth.contracts.generate

@@ -1,4 +1,5 @@
-"""The test infrastructure itself: a real broker round trip, a real Postgres query, isolation between services."""
+"""The test infrastructure itself: a broker round trip, a Postgres query, isolation between service databases,
+and a private broker and cluster that survive restarts with their data."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -39,26 +40,25 @@ async def test_kafka_round_trip_keeps_order_per_key(
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, enable_idempotence=True, acks="all")
     await producer.start()
     try:
-        sends = [
-            await producer.send(
-                topic, value=json.dumps({"seq": i}).encode(), key=f"patient-{i % KEYS}".encode()
-            )
+        sent = [
+            await producer.send(topic, json.dumps({"seq": i}).encode(), key=f"patient-{i % KEYS}".encode())
             for i in range(MESSAGES)
         ]
-        partitions = {(await sent).partition for sent in sends}
+        partitions = {(await delivery).partition for delivery in sent}
     finally:
         await asyncio.wait_for(producer.stop(), 10)
-    assert len(partitions) > 1, "five keys over three partitions should use more than one"
+    assert len(partitions) > 1, "five keys over three partitions should land on more than one"
 
     received: dict[str, list[int]] = defaultdict(list)
     done = asyncio.Event()
+    group = unique_name("group")
     broker = KafkaBroker(infra.kafka_bootstrap)
 
-    @broker.subscriber(
-        topic, group_id=unique_name("group"), auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL
-    )
+    @broker.subscriber(topic, group_id=group, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL)
     async def handle(body: dict[str, int], msg: KafkaMessage) -> None:
-        received[msg.raw_message.key.decode()].append(body["seq"])
+        record = msg.raw_message
+        assert isinstance(record, ConsumerRecord)
+        received[record.key.decode()].append(body["seq"])
         await msg.ack()
         if sum(map(len, received.values())) == MESSAGES:
             done.set()
@@ -69,8 +69,18 @@ async def test_kafka_round_trip_keeps_order_per_key(
 
     assert sorted(received) == [f"patient-{k}" for k in range(KEYS)]
     for key, values in received.items():
-        sent = [i for i in range(MESSAGES) if f"patient-{i % KEYS}" == key]
-        assert values == sent, f"{key} arrived out of order"
+        assert values == [i for i in range(MESSAGES) if f"patient-{i % KEYS}" == key], f"{key} out of order"
+    assert await _committed(infra.kafka_bootstrap, group) == MESSAGES, "every manual ack was committed"
+
+
+async def _committed(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(meta.offset for meta in offsets.values())
 
 
 async def test_postgres_query_in_a_fresh_database(pg_database: str) -> None:
@@ -85,30 +95,27 @@ async def test_postgres_query_in_a_fresh_database(pg_database: str) -> None:
 
 
 async def test_each_service_reaches_only_its_own_database(infra: Infra, unique_name: UniqueName) -> None:
-    if infra.service_dsns:  # the local launcher created one role and database per service
+    if infra.service_dsns:  # the launcher made one role and one database per service
         await _assert_isolated(infra.service_dsns, check_password=True)
         return
-    # Docker or endpoints from the environment: no service roles there, so create throwaway ones with the
+    # Docker, or endpoints from the environment: no service roles there, so make throwaway ones with the
     # launcher's own SQL and check the same thing.
-    script = launcher.load()
-    names = [unique_name("t_role").replace("-", "_") for _ in range(2)]
-    passwords = [secrets.token_urlsafe(16) for _ in names]
+    roles = {unique_name("t_role").replace("-", "_"): secrets.token_urlsafe(16) for _ in range(2)}
+    admin_credentials = urlsplit(infra.pg_admin_dsn).netloc.rsplit("@", 1)[0]
     admin = await asyncpg.connect(infra.pg_admin_dsn)
     try:
-        for name, password in zip(names, passwords, strict=True):
-            for statement in script.provision_sql(name, password).strip().splitlines():
+        for role, password in roles.items():
+            for statement in launcher.load().provision_sql(role, password).strip().splitlines():
                 await admin.execute(statement)
         dsns = {
-            name: with_database(infra.pg_admin_dsn, name).replace(
-                urlsplit(infra.pg_admin_dsn).netloc.rsplit("@", 1)[0], f"{name}:{password}"
-            )
-            for name, password in zip(names, passwords, strict=True)
+            role: with_database(infra.pg_admin_dsn, role).replace(admin_credentials, f"{role}:{password}", 1)
+            for role, password in roles.items()
         }
-        await _assert_isolated(dsns, check_password=False)  # unknown pg_hba: the password may not be checked
+        await _assert_isolated(dsns, check_password=False)  # its pg_hba may trust everyone
     finally:
-        for name in names:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+        for role in roles:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{role}" WITH (FORCE)')
+            await admin.execute(f'DROP ROLE IF EXISTS "{role}"')
         await admin.close()
 
 
@@ -119,16 +126,15 @@ async def _assert_isolated(dsns: Mapping[str, str], *, check_password: bool) -> 
             assert await conn.fetchval("SELECT current_user") == role
         finally:
             await conn.close()
-        for other in dsns:
-            if other != role:
-                with pytest.raises(asyncpg.InsufficientPrivilegeError):
-                    await asyncpg.connect(with_database(dsn, other))
+        for other in dsns.keys() - {role}:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await asyncpg.connect(with_database(dsn, other))
         if check_password:
             with pytest.raises(asyncpg.InvalidPasswordError):
                 await asyncpg.connect(dsn.replace(f"{role}:", f"{role}:wrong", 1))
 
 
-async def test_private_infra_is_idempotent_and_restarts_keep_data(
+async def test_private_infra_is_idempotent_and_keeps_data_across_restarts(
     private_infra: LocalInfra, unique_name: UniqueName
 ) -> None:
     pids = (private_infra.kafka_pid(), private_infra.postgres_pid())
@@ -137,29 +143,34 @@ async def test_private_infra_is_idempotent_and_restarts_keep_data(
 
     topic = unique_name("kept")
     await create_topics(private_infra.kafka_bootstrap, [topic], partitions=2)
-    admin = await asyncpg.connect(private_infra.pg_admin_dsn)
+    producer = AIOKafkaProducer(bootstrap_servers=private_infra.kafka_bootstrap, acks="all")
+    await producer.start()
     try:
-        await admin.execute("CREATE TABLE kept (note text)")
-        await admin.execute("INSERT INTO kept VALUES ('still here')")
+        await producer.send_and_wait(topic, b"before the restart", partition=1)
     finally:
-        await admin.close()
+        await producer.stop()
+    conn = await asyncpg.connect(private_infra.pg_admin_dsn)
+    try:
+        await conn.execute("CREATE TABLE kept (note text)")
+        await conn.execute("INSERT INTO kept VALUES ('before the restart')")
+    finally:
+        await conn.close()
 
     assert await asyncio.to_thread(private_infra.stop_kafka) is True
-    assert private_infra.kafka_pid() is None
     assert await asyncio.to_thread(private_infra.stop_postgres, hard=True) is True
-    assert private_infra.postgres_pid() is None
+    assert (private_infra.kafka_pid(), private_infra.postgres_pid()) == (None, None)
     assert await asyncio.to_thread(private_infra.start_kafka) is True
     assert await asyncio.to_thread(private_infra.start_postgres) is True
 
-    admin_client = AIOKafkaAdminClient(bootstrap_servers=private_infra.kafka_bootstrap)
-    await admin_client.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=private_infra.kafka_bootstrap)
+    await consumer.start()
     try:
-        (described,) = await admin_client.describe_topics([topic])
-        assert described["error_code"] == 0 and len(described["partitions"]) == 2
+        ends = await consumer.end_offsets([TopicPartition(topic, 0), TopicPartition(topic, 1)])
     finally:
-        await admin_client.close()
+        await consumer.stop()
+    assert list(ends.values()) == [0, 1]
     conn = await asyncpg.connect(private_infra.pg_admin_dsn)
     try:
-        assert await conn.fetchval("SELECT note FROM kept") == "still here"
+        assert await conn.fetchval("SELECT note FROM kept") == "before the restart"
     finally:
         await conn.close()

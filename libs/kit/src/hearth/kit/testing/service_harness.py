@@ -1,0 +1,205 @@
+"""Running one service for component tests: in-process (fast, with a controllable clock) or as a real process
+(for SIGKILL tests), on a fresh database and its own topic prefix, so tests never see each other's events.
+
+    async with running_service(define, Settings, infra, unique_name) as svc:
+        await svc.publish(build_event(Approved.example(), subject="pt-1"))
+        r = await svc.client.post("/sessions", json=..., headers=svc.auth(Role.PATIENT))
+        started = await svc.wait_for_events(SessionStarted, count=1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from hearth.contracts import Event, EventData, parse_event, spec_for
+
+from ..app import create_app
+from ..auth import AuthSettings, Role, mint_token
+from ..clock import Clock
+from ..runner import apply_migrations
+from ..service import ServiceDefinition
+from ..settings import KitSettings
+from ..topics import catalog_topics, ensure_topics
+from . import postgres
+from .helpers import produce
+
+S = TypeVar("S", bound=KitSettings)
+D = TypeVar("D", bound=EventData)
+
+JWT_SECRET = "component-test-secret-of-at-least-32-bytes"
+
+
+@dataclass
+class ServiceUnderTest:
+    definition: ServiceDefinition
+    settings: KitSettings
+    dsn: str
+    prefix: str
+    bootstrap: str
+    client: httpx.AsyncClient
+    _seen: list[Event[Any]] = field(default_factory=list)
+
+    def auth(self, role: Role, subject: str = "tester-1") -> dict[str, str]:
+        token = mint_token(AuthSettings(jwt_secret=JWT_SECRET), subject, role)
+        return {"Authorization": f"Bearer {token}"}
+
+    def topic(self, model: type[EventData]) -> str:
+        return self.prefix + spec_for(model).topic
+
+    async def publish(self, *events: Event[Any]) -> None:
+        """Put events on their (prefixed) topics, as their owning service's relay would."""
+        await produce(self.bootstrap, [(self.prefix + spec_for(e.type).topic, e.partitionkey.encode(), e.to_json())
+                                       for e in events])
+
+    async def wait_for_events(
+        self, model: type[D], *, count: int, timeout: float = 30.0, where: Callable[[Event[D]], bool] | None = None,
+        settle: float = 1.0,
+    ) -> list[Event[D]]:
+        """Read the service's output topic until `count` distinct matching events arrived, then a little longer
+        (`settle`) to catch any extra one; returns every distinct matching event seen."""
+        found = await read_topic(self.bootstrap, self.topic(model), stop_after=count, timeout=timeout,
+                                 settle=settle)
+        selected = [e for e in found if where is None or where(e)]
+        return selected
+
+    async def db(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.dsn)
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, stop_after: int, timeout: float = 30.0, settle: float = 1.0
+) -> list[Event[Any]]:
+    """Distinct events on a topic from the beginning (deduplicated by id, in arrival order)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    seen: dict[str, Event[Any]] = {}
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(seen) < stop_after and loop.time() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                for r in records:
+                    event = parse_event(r.value)
+                    seen.setdefault(str(event.id), event)
+        settle_until = loop.time() + settle
+        while loop.time() < settle_until:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                for r in records:
+                    event = parse_event(r.value)
+                    seen.setdefault(str(event.id), event)
+    finally:
+        await consumer.stop()
+    return list(seen.values())
+
+
+async def prepare(
+    define: Callable[[S], ServiceDefinition], settings_type: type[S], infra: Any, prefix: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[S, ServiceDefinition, str]:
+    """A fresh database with the service's migrations, its topics, and settings pointing at both."""
+    dsn = await postgres.create_database(infra.pg_admin_dsn)
+    settings = settings_type(  # type: ignore[call-arg]
+        database_url=dsn, kafka_bootstrap=infra.kafka_bootstrap, topic_prefix=prefix, jwt_secret=JWT_SECRET,
+        outbox_sweep_seconds=0.2, timer_poll_seconds=0.1, log_level="WARNING", **dict(overrides or {}),
+    )
+    definition = define(settings)
+    await apply_migrations(definition, settings)
+    await ensure_topics(infra.kafka_bootstrap, catalog_topics(prefix), partitions=3)
+    return settings, definition, dsn
+
+
+@asynccontextmanager
+async def running_service(
+    define: Callable[[S], ServiceDefinition],
+    settings_type: type[S],
+    infra: Any,
+    prefix: str,
+    *,
+    clock: Clock | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> AsyncIterator[ServiceUnderTest]:
+    """The service in this process: HTTP through httpx's ASGI transport, its real consumer, relay and poller."""
+    settings, definition, dsn = await prepare(define, settings_type, infra, prefix, overrides)
+    app = create_app(definition, settings, clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield ServiceUnderTest(definition, settings, dsn, prefix, infra.kafka_bootstrap, client)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServiceProcess:
+    """The service as a real process (`python -m <module> serve`), for tests that SIGKILL it."""
+
+    def __init__(self, module: str, env: Mapping[str, str]) -> None:
+        self.module = module
+        self.port = int(env.get("HEARTH_HTTP_PORT") or free_port())
+        self.env = {**os.environ, **env, "HEARTH_HTTP_PORT": str(self.port), "HEARTH_HTTP_HOST": "127.0.0.1"}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 30.0) -> ServiceProcess:
+        self.proc = subprocess.Popen([sys.executable, "-m", self.module, "serve"], env=self.env)
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient() as client:
+            while asyncio.get_running_loop().time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.module} exited with {self.proc.returncode} during start-up")
+                try:
+                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"{self.module} was not ready within {timeout}s")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def service_env(settings: KitSettings) -> dict[str, str]:
+    """The HEARTH_* environment that reproduces `settings` in a child process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if isinstance(value, list | tuple | set | frozenset | dict):
+            import json
+
+            value = json.dumps(sorted(value) if isinstance(value, set | frozenset) else value)
+        env[f"HEARTH_{name.upper()}"] = str(value)
+    return env

@@ -68,15 +68,15 @@ _STREET = (
 )
 
 
-def _any_of(*patterns: str) -> re.Pattern[str]:
-    # One pass over the text instead of one per pattern: this runs on every string of every line.
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+def _each_of(*patterns: str) -> tuple[re.Pattern[str], ...]:
+    # Separate patterns, not one alternation: each keeps the regex engine's literal-prefix search (faster).
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
 
-_TOKENS = _any_of(r"\bbearer\s+[\w.~+/=-]+", r"\beyJ[\w-]*\.[\w-]+\.[\w-]*")  # a JWT even without "Bearer"
-_EMAIL = _any_of(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}")
+_TOKENS = _each_of(r"\bbearer\s+[\w.~+/=-]+", r"\beyJ[\w-]*\.[\w-]+\.[\w-]*")  # a JWT even without "Bearer"
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
-_NUMBERED = _any_of(
+_NUMBERED = _each_of(
     rf"\b\d{{1,6}}(?:\s+[\w.'-]+){{1,4}}?\s+{_STREET}\b\.?",
     r"\bp\.?\s*o\.?\s*box\s+\d+",
     r"\b(?:apt|apartment|suite|ste|unit)\.?\s*#?\s*\d[\w-]*",
@@ -87,7 +87,7 @@ _NUMBERED = _any_of(
     # City, ST 12345: case-sensitive, the state is two capitals
     r"(?-i:(?:\b[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2},\s*)?\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b)",
 )
-_DATES = _any_of(
+_DATES = _each_of(
     # a bare ISO date, not the date part of a timestamp
     r"(?<![\w:.-])(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?![\w:]|\s\d{1,2}:)",
     r"(?<![\w/])(?:0?[1-9]|1[0-2])/(?:0?[1-9]|[12]\d|3[01])/(?:19|20)?\d{2}(?![\w/])",
@@ -101,7 +101,7 @@ _KEY_VALUE = re.compile(
     r"(?:\[redacted\]|\"[^\"]*\"|'[^']*'|[^\s,;)}\]&][^,;)}\]&\n]*)",
     re.IGNORECASE,
 )
-_NAMES = _any_of(
+_NAMES = _each_of(
     r"(?-i:\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2})",
     r"\b(?:named|name\s+is)\s+(?-i:[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){0,2})",
 )
@@ -140,16 +140,17 @@ def redact_text(text: str, known: tuple[str, ...] = (), *, dates: bool = True) -
         alternation = "|".join(re.escape(v) for v in values)
         text = re.sub(rf"(?<!\w)(?:{alternation})(?!\w)", REDACTED, text, flags=re.IGNORECASE)
     # Each group runs only when the text has what its patterns need: most log text has no digits, no "@".
-    text = _TOKENS.sub(REDACTED, text)
+    for pattern in _TOKENS:
+        text = pattern.sub(REDACTED, text)
     if "@" in text:
         text = _EMAIL.sub(REDACTED, text)
     if _DIGIT.search(text):
-        text = _NUMBERED.sub(REDACTED, text)
-        if dates:
-            text = _DATES.sub(REDACTED, text)
+        for pattern in (*_NUMBERED, *(_DATES if dates else ())):
+            text = pattern.sub(REDACTED, text)
     if ":" in text or "=" in text:
         text = _KEY_VALUE.sub(_keep_key, text)
-    text = _NAMES.sub(REDACTED, text)
+    for pattern in _NAMES:
+        text = pattern.sub(REDACTED, text)
     return text
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import structlog
 from pydantic import BaseModel
 
 from hearth.kit.logging import (
@@ -30,6 +31,17 @@ EVENT_ID = "6f1c1c1e-4c4f-4d7e-9d55-0c6f0b7f5a10"
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 
 Lines = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """These tests reconfigure logging (some at DEBUG); later tests in the session get it back as it was."""
+    root = logging.getLogger()
+    level, handlers, config = root.level, list(root.handlers), structlog.get_config()
+    yield
+    root.setLevel(level)
+    root.handlers[:] = handlers
+    structlog.configure(**config)
 
 
 @pytest.fixture

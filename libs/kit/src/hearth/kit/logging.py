@@ -57,7 +57,9 @@ _TIMESTAMP_SUFFIXES = ("_at", "_time", "_date", "_until", "_since")
 _OWN_KEYS = frozenset({"timestamp", "level", "logger", "service"})
 # Event ids, trace ids and traceparents are on every line and cannot hold personal data: skip the patterns.
 _IDENTIFIER = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}|00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # UUID
+    r"|[0-9a-f]{32}"  # trace id
+    r"|00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"  # traceparent
 )
 
 _KEY_TERMS = "|".join(t.replace("_", "[_-]?") for t in _PERSONAL_TERMS)

@@ -7,13 +7,13 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from . import dev, dlq, events, tokens, topics
+from . import audit, dev, dlq, events, tokens, topics
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hearth", description=__doc__)
     commands = parser.add_subparsers(dest="group", required=True)
-    for module in (dlq, topics, events, tokens, dev):
+    for module in (dlq, topics, events, audit, tokens, dev):
         module.register(commands)
     args = parser.parse_args(argv)
     try:

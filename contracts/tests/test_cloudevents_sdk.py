@@ -31,9 +31,7 @@ def test_the_sdk_reads_every_example_as_a_structured_cloudevent(spec: EventSpec)
 
 
 def test_the_sdk_reads_a_kafka_record_and_takes_the_key_from_the_patient(spec: EventSpec) -> None:
-    ours = build_event(
-        spec.data_model.example(), subject="pt-123", causationid="req-1", traceparent=TRACEPARENT
-    )
+    ours = build_event(spec.data_model.example(), subject="pt-123", causationid="req-1", traceparent=TRACEPARENT)
     record = kafka.KafkaMessage(
         headers={"content-type": Event.CONTENT_TYPE.encode()},
         key=ours.partitionkey.encode(),

@@ -116,9 +116,7 @@ def test_producers_get_the_same_error() -> None:
 
 
 def test_the_error_survives_pickling() -> None:
-    error = ContractError(
-        "data.phq9_total", "too high", problems=("data.phq9_total: too high", "time: naive")
-    )
+    error = ContractError("data.phq9_total", "too high", problems=("data.phq9_total: too high", "time: naive"))
 
     copy = pickle.loads(pickle.dumps(error))
 

@@ -22,9 +22,7 @@ TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
 def test_every_event_round_trips_through_json(spec: EventSpec) -> None:
-    event = build_event(
-        spec.data_model.example(), subject="pt-123", causationid="req-9", traceparent=TRACEPARENT
-    )
+    event = build_event(spec.data_model.example(), subject="pt-123", causationid="req-9", traceparent=TRACEPARENT)
 
     back = parse_event(event.to_json())
 
@@ -36,12 +34,7 @@ def test_every_event_round_trips_through_json(spec: EventSpec) -> None:
 def test_parse_accepts_bytes_str_and_mapping_alike(spec: EventSpec) -> None:
     raw = build_event(spec.data_model.example(), subject="pt-123").to_json()
 
-    assert (
-        parse_event(raw)
-        == parse_event(raw.decode())
-        == parse_event(json.loads(raw))
-        == parse_event(bytearray(raw))
-    )
+    assert parse_event(raw) == parse_event(raw.decode()) == parse_event(json.loads(raw)) == parse_event(bytearray(raw))
 
 
 def test_build_event_fills_the_envelope_from_the_catalog() -> None:

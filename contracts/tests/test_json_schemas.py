@@ -45,9 +45,7 @@ def test_a_freshly_built_event_validates(spec: EventSpec) -> None:
         ("data", []),
     ],
 )
-def test_a_broken_event_does_not_validate(
-    spec: EventSpec, example_json: dict[str, Any], path: str, value: Any
-) -> None:
+def test_a_broken_event_does_not_validate(spec: EventSpec, example_json: dict[str, Any], path: str, value: Any) -> None:
     example_json[path] = value
 
     with pytest.raises(ValidationError):
@@ -61,9 +59,7 @@ def test_a_missing_data_field_does_not_validate(spec: EventSpec, example_json: d
         _validator(event_schema(spec)).validate(example_json)
 
 
-def test_schemas_are_open_to_fields_added_in_a_minor_version(
-    spec: EventSpec, example_json: dict[str, Any]
-) -> None:
+def test_schemas_are_open_to_fields_added_in_a_minor_version(spec: EventSpec, example_json: dict[str, Any]) -> None:
     example_json["data"]["added_in_1_1"] = 1
     example_json["tenantid"] = "t-1"
 

@@ -19,9 +19,7 @@ def test_a_producer_cannot_add_an_unknown_field(spec: EventSpec) -> None:
     assert caught.value.field == "surprise"
 
 
-def test_a_reader_ignores_fields_a_newer_minor_version_added(
-    spec: EventSpec, example_json: dict[str, Any]
-) -> None:
+def test_a_reader_ignores_fields_a_newer_minor_version_added(spec: EventSpec, example_json: dict[str, Any]) -> None:
     example_json["data"]["added_in_1_1"] = {"anything": [1, 2]}
     example_json["tenantid"] = "t-1"  # an extension attribute added on the way (a bridge, a newer producer)
 

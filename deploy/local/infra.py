@@ -580,9 +580,7 @@ class LocalInfra:
     def _spawn_kafka(self) -> None:
         java = shutil.which("java", path=f"{os.environ.get('JAVA_HOME', '')}/bin:{os.environ['PATH']}")
         if java is None:
-            raise InfraError(
-                "Java 17+ is needed: apt-get install -y openjdk-17-jre-headless, or set JAVA_HOME"
-            )
+            raise InfraError("Java 17+ is needed: apt-get install -y openjdk-17-jre-headless, or set JAVA_HOME")
         lib = self.kafka_classpath()
         for port in (self.kafka_port, self.controller_port):
             if not port_free(port):

@@ -52,7 +52,9 @@ def _router() -> APIRouter:
 
     @router.post("/probes", status_code=201)
     async def probe(
-        cmd: Probe, request: Request, runtime: RuntimeDep,
+        cmd: Probe,
+        request: Request,
+        runtime: RuntimeDep,
         principal: Annotated[Principal, Depends(require_roles(Role.CLINICIAN))],
     ) -> object:
         async def handle(tx: Tx) -> Accepted:
@@ -156,8 +158,9 @@ async def test_personal_data_never_reaches_a_log_line(app_client, capsys):
     note = f"{PLANTED['name']} lives at {PLANTED['address']}, phone {PLANTED['phone']}, born {PLANTED['birth_date']}"
     response = await client.post("/probes", json={"patient_id": "pt-002", "note": note}, headers=_auth())
     assert response.status_code == 201
-    bad = await client.post("/probes", json={"patient_id": "pt-002", "note": note, "dob": PLANTED["birth_date"]},
-                            headers=_auth())
+    bad = await client.post(
+        "/probes", json={"patient_id": "pt-002", "note": note, "dob": PLANTED["birth_date"]}, headers=_auth()
+    )
     assert bad.status_code == 422 and PLANTED["birth_date"] not in bad.text
     out = capsys.readouterr()
     lines = (out.out + out.err).splitlines()
@@ -165,5 +168,8 @@ async def test_personal_data_never_reaches_a_log_line(app_client, capsys):
     for line in lines:
         for planted in PLANTED.values():
             assert planted not in line, f"{planted!r} leaked into a log line: {line}"
-    assert any(json.loads(line).get("patient_id") == "pt-002" for line in lines if line.startswith("{")
-               and "probe_received" in line)
+    assert any(
+        json.loads(line).get("patient_id") == "pt-002"
+        for line in lines
+        if line.startswith("{") and "probe_received" in line
+    )

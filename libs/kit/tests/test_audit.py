@@ -12,8 +12,14 @@ async def test_audit_chain_verifies_and_refuses_edits(pool):
     async with pool.acquire() as conn:
         for i in range(5):
             async with conn.transaction():
-                await audit.append(conn, at=datetime.now(UTC), actor=f"clin-{i}", action="approved",
-                                   entity=f"assessment:{i}", details={"dose_mg": 100 + i})
+                await audit.append(
+                    conn,
+                    at=datetime.now(UTC),
+                    actor=f"clin-{i}",
+                    action="approved",
+                    entity=f"assessment:{i}",
+                    details={"dose_mg": 100 + i},
+                )
         assert await audit.verify(conn) == (5, None)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("UPDATE hearth_audit SET actor = 'someone-else' WHERE seq = 3")
@@ -22,8 +28,8 @@ async def test_audit_chain_verifies_and_refuses_edits(pool):
         # A superuser can disable the trigger; the chain still names the altered row.
         await conn.execute("ALTER TABLE hearth_audit DISABLE TRIGGER hearth_audit_no_update")
         await conn.execute("UPDATE hearth_audit SET details = '{\"dose_mg\": 600}' WHERE seq = 3")
-        checked, broken = await audit.verify(conn)
+        _, broken = await audit.verify(conn)
         assert broken is not None and broken.seq == 3 and "altered" in broken.reason
         await conn.execute("DELETE FROM hearth_audit WHERE seq IN (3)")
-        checked, broken = await audit.verify(conn)
+        _, broken = await audit.verify(conn)
         assert broken is not None and broken.seq == 4 and "removed" in broken.reason

@@ -111,9 +111,7 @@ async def test_another_scheme_counts_as_missing() -> None:
 @pytest.mark.parametrize(
     ("token", "code"),
     [
-        pytest.param(
-            mint_token(DEV, "clin-1", Role.CLINICIAN, ttl_seconds=-120), "token_expired", id="expired"
-        ),
+        pytest.param(mint_token(DEV, "clin-1", Role.CLINICIAN, ttl_seconds=-120), "token_expired", id="expired"),
         pytest.param(unsigned("none"), "invalid_algorithm", id="alg-none"),
         pytest.param(unsigned("None"), "invalid_algorithm", id="alg-None"),
         pytest.param(jwt.encode(claims(), "", algorithm="none"), "invalid_algorithm", id="alg-none-pyjwt"),
@@ -124,20 +122,14 @@ async def test_another_scheme_counts_as_missing() -> None:
             "invalid_signature",
             id="other-key",
         ),
-        pytest.param(
-            jwt.encode(claims(), SECRET * 2, algorithm="HS512"), "invalid_algorithm", id="other-hmac-alg"
-        ),
-        pytest.param(
-            jwt.encode(claims(nbf=int(time.time()) + 600), SECRET), "token_not_yet_valid", id="not-yet-valid"
-        ),
+        pytest.param(jwt.encode(claims(), SECRET * 2, algorithm="HS512"), "invalid_algorithm", id="other-hmac-alg"),
+        pytest.param(jwt.encode(claims(nbf=int(time.time()) + 600), SECRET), "token_not_yet_valid", id="not-yet-valid"),
         pytest.param(jwt.encode(claims(exp=None), SECRET), "missing_claim", id="no-exp"),
         pytest.param(jwt.encode(claims(sub=None), SECRET), "missing_claim", id="no-sub"),
         pytest.param(jwt.encode(claims(role=None), SECRET), "missing_claim", id="no-role"),
         pytest.param(jwt.encode(claims(role="admin"), SECRET), "unknown_role", id="unknown-role"),
         pytest.param("not-a-jwt", "invalid_token", id="garbage"),
-        pytest.param(
-            mint_token(DEV, "clin-1", Role.CLINICIAN)[:-3] + "abc", "invalid_signature", id="tampered"
-        ),
+        pytest.param(mint_token(DEV, "clin-1", Role.CLINICIAN)[:-3] + "abc", "invalid_signature", id="tampered"),
     ],
 )
 async def test_bad_tokens_are_401_with_the_error_body(token: str, code: str) -> None:
@@ -176,9 +168,7 @@ def pem_pair(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> tuple[str, 
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return private.decode(), public.decode()
 
 

@@ -6,8 +6,6 @@ import asyncio
 import json
 import os
 
-
-
 from hearth.contracts import dlq_topic, topic_for
 from hearth.contracts.events.screening import Screened
 from hearth.kit import dead_letters as dl
@@ -41,8 +39,17 @@ async def test_malformed_records_are_dead_lettered_and_replayable(infra, kit_dsn
     records += [(topic, b"pt-dlq-1", after.to_json())]
     await produce(infra.kafka_bootstrap, records)
 
-    worker = Worker("consumer", "--dsn", kit_dsn, "--bootstrap", infra.kafka_bootstrap,
-                    "--prefix", prefix, "--group", group).start()
+    worker = Worker(
+        "consumer",
+        "--dsn",
+        kit_dsn,
+        "--bootstrap",
+        infra.kafka_bootstrap,
+        "--prefix",
+        prefix,
+        "--group",
+        group,
+    ).start()
     try:
         await wait_for(lambda: _lag(infra.kafka_bootstrap, group, topic), timeout=60, what="the partition to drain")
     finally:

@@ -33,9 +33,7 @@ async def test_an_outage_mid_stream_loses_and_doubles_nothing(private_infra, uni
     await ensure_topics(bootstrap, [topic, dlq], partitions=3)
     workers = [
         Worker("relay", "--dsn", source_dsn, "--bootstrap", bootstrap).start(),
-        Worker(
-            "consumer", "--dsn", sink_dsn, "--bootstrap", bootstrap, "--prefix", prefix, "--group", group
-        ).start(),
+        Worker("consumer", "--dsn", sink_dsn, "--bootstrap", bootstrap, "--prefix", prefix, "--group", group).start(),
     ]
     source = await asyncpg.create_pool(source_dsn, min_size=1, max_size=2)
     sink = await asyncpg.create_pool(sink_dsn, min_size=1, max_size=2)
@@ -63,12 +61,8 @@ async def test_an_outage_mid_stream_loses_and_doubles_nothing(private_infra, uni
         await asyncio.sleep(OUTAGE_SECONDS / 2)
         await asyncio.to_thread(start)
         await stage_rounds(20)
-        await wait_for(
-            lambda: _effects_at_least(sink, staged), timeout=120, what=f"all {staged} events applied"
-        )
-        await wait_for(
-            lambda: _lag_zero(bootstrap, group, topic), timeout=60, what="offsets committed to the end"
-        )
+        await wait_for(lambda: _effects_at_least(sink, staged), timeout=120, what=f"all {staged} events applied")
+        await wait_for(lambda: _lag_zero(bootstrap, group, topic), timeout=60, what="offsets committed to the end")
         row = await sink.fetchrow("SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM test_effects")
         assert (row["n"], row["d"]) == (staged, staged)
         assert all(w.alive for w in workers), "a worker died instead of recovering"

@@ -121,9 +121,7 @@ async def chunks(count: int, size: int) -> AsyncIterator[bytes]:
 
 
 async def test_a_streamed_body_over_the_limit_is_413_by_counting() -> None:
-    response = await send(
-        "POST", "/screenings", content=chunks(8, 256), headers={"content-type": "application/json"}
-    )
+    response = await send("POST", "/screenings", content=chunks(8, 256), headers={"content-type": "application/json"})
 
     assert "content-length" not in response.request.headers
     error_of(response, 413, "body_too_large")
@@ -137,9 +135,7 @@ async def test_a_content_length_that_lies_does_not_get_around_the_limit() -> Non
 
 
 async def test_a_body_within_the_limit_passes() -> None:
-    response = await send(
-        "POST", "/screenings", content=chunks(2, 256), headers={"content-type": "application/json"}
-    )
+    response = await send("POST", "/screenings", content=chunks(2, 256), headers={"content-type": "application/json"})
 
     assert response.status_code == 200
     assert response.json() == {"score": 0}

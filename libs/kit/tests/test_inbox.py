@@ -32,8 +32,17 @@ async def test_killed_consumer_and_full_redelivery_apply_each_event_once(infra, 
     await produce(infra.kafka_bootstrap, [(topic, e.partitionkey.encode(), e.to_json()) for e in events])
 
     def consumer() -> Worker:
-        return Worker("consumer", "--dsn", kit_dsn, "--bootstrap", infra.kafka_bootstrap,
-                      "--prefix", prefix, "--group", group).start()
+        return Worker(
+            "consumer",
+            "--dsn",
+            kit_dsn,
+            "--bootstrap",
+            infra.kafka_bootstrap,
+            "--prefix",
+            prefix,
+            "--group",
+            group,
+        ).start()
 
     worker = consumer()
     try:
@@ -42,8 +51,11 @@ async def test_killed_consumer_and_full_redelivery_apply_each_event_once(infra, 
         applied_at_kill, _ = await _effects(pool)
         assert applied_at_kill < 10_000, "the consumer finished before it could be killed mid-stream"
         worker = consumer()
-        await wait_for(lambda: _lag_is_zero(infra.kafka_bootstrap, group, topic), timeout=180,
-                       what="the restarted consumer to commit to the end")
+        await wait_for(
+            lambda: _lag_is_zero(infra.kafka_bootstrap, group, topic),
+            timeout=180,
+            what="the restarted consumer to commit to the end",
+        )
     finally:
         worker.stop()
     assert await _effects(pool) == (10_000, 10_000)
@@ -52,8 +64,11 @@ async def test_killed_consumer_and_full_redelivery_apply_each_event_once(infra, 
     assert await group_lag(infra.kafka_bootstrap, group, [topic]) == 10_000
     worker = consumer()
     try:
-        await wait_for(lambda: _lag_is_zero(infra.kafka_bootstrap, group, topic), timeout=180,
-                       what="the redelivered stream to be consumed")
+        await wait_for(
+            lambda: _lag_is_zero(infra.kafka_bootstrap, group, topic),
+            timeout=180,
+            what="the redelivered stream to be consumed",
+        )
     finally:
         worker.stop()
     assert await _effects(pool) == (10_000, 10_000)

@@ -72,13 +72,9 @@ def test_planted_personal_data_never_reaches_a_line(lines: Lines) -> None:
             email=EMAIL,
             date_of_birth=BIRTH_DATE,
         )
-        log.warning(
-            f"patient wrote: call me at {PHONE} or {EMAIL}, I was born {BIRTH_DATE}, I live at {ADDRESS}"
-        )
+        log.warning(f"patient wrote: call me at {PHONE} or {EMAIL}, I was born {BIRTH_DATE}, I live at {ADDRESS}")
         try:
-            raise ValueError(
-                f"carrier refused {{'recipient_name': '{NAME}', 'phone': '{PHONE}'}} at {ADDRESS}"
-            )
+            raise ValueError(f"carrier refused {{'recipient_name': '{NAME}', 'phone': '{PHONE}'}} at {ADDRESS}")
         except ValueError:
             log.exception("shipment failed")
         with redact_values(NAME, STREET):

@@ -26,7 +26,7 @@ async def test_an_edited_migration_is_refused(pg_database):
     try:
         applied = migrations.kit_migrations()
         await migrations.migrate(conn, applied)
-        edited = [replace(applied[0], sql=applied[0].sql + "\n-- edited")] + applied[1:]
+        edited = [replace(applied[0], sql=applied[0].sql + "\n-- edited"), *applied[1:]]
         with pytest.raises(migrations.MigrationError, match="changed after it was applied"):
             await migrations.migrate(conn, edited)
         assert not await migrations.is_current(conn, edited)

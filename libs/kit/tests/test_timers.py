@@ -99,7 +99,6 @@ async def test_a_failing_handler_postpones_only_its_own_timer(pool):
 @pytest.mark.parametrize("reschedule", [True, False])
 async def test_rescheduling_moves_the_timer(pool, reschedule):
     clock = ManualClock()
-    uow = UnitOfWork(pool, "followup", clock)
     await _schedule(pool, ["k"], clock.now() + timedelta(seconds=10))
     if reschedule:
         await _schedule(pool, ["k"], clock.now() + timedelta(seconds=60))

@@ -86,16 +86,13 @@ def _message(spec: EventSpec, schema: dict[str, Any]) -> dict[str, Any]:
             }
         },
         "examples": [
-            {"name": f"{spec.name}-example", "headers": headers, "payload": example}
-            for example in schema["examples"]
+            {"name": f"{spec.name}-example", "headers": headers, "payload": example} for example in schema["examples"]
         ],
     }
 
 
 def _hoist(schema: dict[str, Any], into: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = _relocate(
-        {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs")}
-    )
+    body: dict[str, Any] = _relocate({k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs")})
     for name, definition in {**schema.get("$defs", {}), body["title"]: body}.items():
         definition = _relocate(definition)
         if into.setdefault(name, definition) != definition:

@@ -24,9 +24,7 @@ SERVICES: tuple[Service, ...] = ("screening", "fulfillment", "session", "followu
 SCHEMA_BASE_URI = "https://schemas.hearth.internal/events/"
 """Base of every ``dataschema``; topic ``t`` has its schema in ``contracts/schemas/<t>.json``."""
 
-_TYPE = re.compile(
-    r"^org\.hearth\.(?P<owner>[a-z]+)\.(?P<name>[a-z][a-z-]*[a-z])\.v(?P<version>[1-9][0-9]*)$"
-)
+_TYPE = re.compile(r"^org\.hearth\.(?P<owner>[a-z]+)\.(?P<name>[a-z][a-z-]*[a-z])\.v(?P<version>[1-9][0-9]*)$")
 
 # Event → the services that subscribe to it. Systems outside this repository subscribe without being listed.
 _CONSUMERS: dict[type[EventData], tuple[Service, ...]] = {
@@ -77,9 +75,7 @@ class EventSpec:
 def _spec(model: type[EventData], consumers: tuple[Service, ...]) -> EventSpec:
     match = _TYPE.match(model.event_type)
     if match is None or match["owner"] not in SERVICES:
-        raise ValueError(
-            f"{model.__name__}.event_type {model.event_type!r} is not org.hearth.<owner>.<event>.v<n>"
-        )
+        raise ValueError(f"{model.__name__}.event_type {model.event_type!r} is not org.hearth.<owner>.<event>.v<n>")
     owner, name, version = cast(Service, match["owner"]), match["name"], int(match["version"])
     return EventSpec(
         type=model.event_type,

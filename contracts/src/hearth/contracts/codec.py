@@ -71,9 +71,7 @@ def parse_event(raw: bytes | bytearray | str | Mapping[str, Any]) -> Event[Any]:
         raise ContractError("type", "must be a string")
     spec = CATALOG.get(event_type)
     if spec is None:
-        raise ContractError(
-            "type", f"unknown event type {event_type!r} (a newer major version needs a newer package)"
-        )
+        raise ContractError("type", f"unknown event type {event_type!r} (a newer major version needs a newer package)")
     try:
         return event_class(spec.data_model).model_validate(document, context=READING)
     except ValidationError as error:

@@ -99,9 +99,7 @@ def _values(path: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterat
             yield BreakingChange(path, f"enum value(s) removed: {_show(removed)}")
     for key in _LOWER + _UPPER:
         before, after = old.get(key), new.get(key)
-        tightened = after is not None and (
-            before is None or (after > before if key in _LOWER else after < before)
-        )
+        tightened = after is not None and (before is None or (after > before if key in _LOWER else after < before))
         if tightened:
             yield BreakingChange(path, f"{key} tightened from {before} to {after}")
     for key in ("pattern", "format"):

@@ -56,25 +56,17 @@ def breaking(out: Path, files: dict[str, str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m hearth.contracts.generate", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--out", type=Path, default=_source_tree(), help="the contracts/ directory to write into"
-    )
+    parser = argparse.ArgumentParser(prog="python -m hearth.contracts.generate", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=_source_tree(), help="the contracts/ directory to write into")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on any difference")
-    parser.add_argument(
-        "--allow-breaking", action="store_true", help="write even when a schema change breaks"
-    )
+    parser.add_argument("--allow-breaking", action="store_true", help="write even when a schema change breaks")
     args = parser.parse_args(argv)
     if args.out is None:
         parser.error("not running from the source tree: pass --out DIR")
     files = artifacts()
     if args.check:
         stale = differences(args.out, files)
-        print(
-            "\n".join(stale) or "generated artifacts are up to date", file=sys.stderr if stale else sys.stdout
-        )
+        print("\n".join(stale) or "generated artifacts are up to date", file=sys.stderr if stale else sys.stdout)
         return 1 if stale else 0
     problems = breaking(args.out, files)
     if problems and not args.allow_breaking:
@@ -105,11 +97,7 @@ def _snapshots(out: Path) -> list[str]:
 def _source_tree() -> Path | None:
     # src/hearth/contracts/generate.py → the contracts/ project directory, when this is a checkout.
     root = Path(__file__).resolve().parents[3]
-    return (
-        root
-        if (root / "pyproject.toml").is_file() and (root / "src" / "hearth" / "contracts").is_dir()
-        else None
-    )
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "hearth" / "contracts").is_dir() else None
 
 
 if __name__ == "__main__":

@@ -73,9 +73,7 @@ def _publishable(node: Any) -> Any:
     # docstring does not change a published schema.
     if isinstance(node, dict):
         return {
-            key: " ".join(value.split())
-            if key == "description" and isinstance(value, str)
-            else _publishable(value)
+            key: " ".join(value.split()) if key == "description" and isinstance(value, str) else _publishable(value)
             for key, value in node.items()
             if key != "additionalProperties"
         }

@@ -19,18 +19,14 @@ class Approved(EventData):
 
     event_type: ClassVar[str] = "org.hearth.screening.approved.v1"
 
-    approval_id: Identifier = Field(
-        description="Id of the approval; fulfillment creates exactly one order per id."
-    )
+    approval_id: Identifier = Field(description="Id of the approval; fulfillment creates exactly one order per id.")
     assessment_id: Identifier = Field(description="Id of the screening assessment that was approved.")
     plan: Plan = Field(description="Treatment plan: foundation (8 doses) or extended (24 doses).")
     dose_count: Literal[8, 24] = Field(description="Doses in the plan: 8 for foundation, 24 for extended.")
     starting_dose_mg: StrictInt = Field(ge=100, le=400, description="Starting sublingual dose in mg.")
     prescriber_id: Identifier = Field(description="Pseudonymous id of the approving prescriber.")
     prescriber_license_state: UsState = Field(description="US state in which the prescriber is licensed.")
-    patient_state: UsState = Field(
-        description="US state the patient lives in; equals prescriber_license_state."
-    )
+    patient_state: UsState = Field(description="US state the patient lives in; equals prescriber_license_state.")
 
     @field_validator("dose_count")
     @classmethod
@@ -73,9 +69,7 @@ class Declined(EventData):
 
     @classmethod
     def example(cls) -> Self:
-        return cls(
-            assessment_id="asm-5d1c0a", prescriber_id="clin-0042", reason=ReasonCode.CLINICAL_JUDGEMENT
-        )
+        return cls(assessment_id="asm-5d1c0a", prescriber_id="clin-0042", reason=ReasonCode.CLINICAL_JUDGEMENT)
 
 
 class ApprovalRevoked(EventData):

@@ -18,9 +18,7 @@ class IntegrationDue(EventData):
 
     session_id: Identifier = Field(description="Id of the dosing session the integration follows.")
     window_opens_at: UtcDatetime = Field(description="When the integration window opens (UTC).")
-    window_closes_at: UtcDatetime = Field(
-        description="When the window closes; after it the integration is overdue."
-    )
+    window_closes_at: UtcDatetime = Field(description="When the window closes; after it the integration is overdue.")
 
     @field_validator("window_closes_at")
     @classmethod

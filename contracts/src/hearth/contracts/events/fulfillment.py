@@ -37,9 +37,7 @@ class BoxShipped(EventData):
     approval_id: Identifier = _approval()
     box_number: StrictInt = _box()
     doses_in_box: StrictInt = _doses()
-    carrier: str = Field(
-        pattern=r"^[a-z][a-z0-9_-]{1,31}$", description="Carrier code, e.g. ups, fedex, usps."
-    )
+    carrier: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$", description="Carrier code, e.g. ups, fedex, usps.")
     tracking_number: str = Field(pattern=r"^[A-Za-z0-9-]{4,64}$", description="Carrier tracking number.")
     signature_required: Literal[True] = Field(description="Always true: an adult signature is required.")
     ship_to_state: UsState = Field(description="US state the box ships to.")

@@ -80,23 +80,17 @@ class Screened(EventData):
     @classmethod
     def _safety_flag_goes_to_review(cls, value: str, info: ValidationInfo) -> str:
         if info.data.get("safety_flag") and value != "needs_review":
-            raise ValueError(
-                "must be needs_review when safety_flag is set: it never auto-rejects or auto-approves"
-            )
+            raise ValueError("must be needs_review when safety_flag is set: it never auto-rejects or auto-approves")
         return value
 
     @field_validator("reasons")
     @classmethod
-    def _reasons_fit_outcome(
-        cls, value: tuple[ReasonCode, ...], info: ValidationInfo
-    ) -> tuple[ReasonCode, ...]:
+    def _reasons_fit_outcome(cls, value: tuple[ReasonCode, ...], info: ValidationInfo) -> tuple[ReasonCode, ...]:
         outcome, flagged = info.data.get("outcome"), info.data.get("safety_flag")
         if len(set(value)) != len(value):
             raise ValueError("must not repeat a code")
         if DECISION_ONLY & set(value):
-            raise ValueError(
-                f"{sorted(DECISION_ONLY & set(value))} are clinician decision codes, not screening codes"
-            )
+            raise ValueError(f"{sorted(DECISION_ONLY & set(value))} are clinician decision codes, not screening codes")
         if outcome == "eligible" and value:
             raise ValueError("must be empty when the outcome is eligible")
         if outcome in ("ineligible", "needs_review") and not value:

@@ -43,9 +43,7 @@ class SessionStarted(EventData):
 
     @field_validator("check_ins_due")
     @classmethod
-    def _in_order_after_start(
-        cls, value: tuple[UtcDatetime, ...], info: ValidationInfo
-    ) -> tuple[UtcDatetime, ...]:
+    def _in_order_after_start(cls, value: tuple[UtcDatetime, ...], info: ValidationInfo) -> tuple[UtcDatetime, ...]:
         if list(value) != sorted(set(value)):
             raise ValueError("must be in increasing order without repeats")
         started = info.data.get("started_at")
@@ -121,9 +119,7 @@ class AdverseEventReported(EventData):
     session_id: Identifier = Field(description="Id of the session.")
     adverse_event_id: Identifier = Field(description="Id of the adverse event record.")
     kind: AdverseEventKind = Field(description="What happened.")
-    severity: Literal["mild", "moderate", "severe", "life_threatening"] = Field(
-        description="How severe it was."
-    )
+    severity: Literal["mild", "moderate", "severe", "life_threatening"] = Field(description="How severe it was.")
     occurred_at: UtcDatetime = Field(description="When it happened (UTC).")
 
     @classmethod

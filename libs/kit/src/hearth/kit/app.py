@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import metrics, migrations
 from .auth import AuthSettings
@@ -28,7 +28,7 @@ from .clock import Clock, SystemClock
 from .consumer import attach_inbox, make_broker
 from .db import TRANSIENT_DB_ERRORS, create_pool
 from .dead_letters import DeadLetters
-from .http_errors import BodySizeLimitMiddleware, install_error_handlers
+from .http_errors import ApiError, BodySizeLimitMiddleware, api_error_response, install_error_handlers
 from .inbox import Inbox
 from .logging import configure_logging, get_logger
 from .publisher import KafkaPublisher
@@ -80,16 +80,27 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
         relay_publisher = KafkaPublisher(settings.kafka_bootstrap, **kafka)
         dlq_publisher = KafkaPublisher(settings.kafka_bootstrap, **kafka)
         relay = OutboxRelay(
-            dsn, relay_publisher, service=definition.name, batch_size=settings.outbox_batch_size,
+            dsn,
+            relay_publisher,
+            service=definition.name,
+            batch_size=settings.outbox_batch_size,
             sweep_interval=settings.outbox_sweep_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
         )
-        poller = TimerPoller(uow, definition.timers, interval=settings.timer_poll_seconds,
-                             batch_size=settings.timer_batch_size)
-        broker = make_broker(settings.kafka_bootstrap, graceful_timeout=settings.shutdown_grace_seconds,
-                             **_broker_security(kafka))
-        inbox = Inbox(uow, definition.events, DeadLetters(dlq_publisher, definition.name, topic_prefix=settings.topic_prefix),
-                      max_attempts=settings.consumer_max_attempts)
+        poller = TimerPoller(
+            uow, definition.timers, interval=settings.timer_poll_seconds, batch_size=settings.timer_batch_size
+        )
+        broker = make_broker(
+            settings.kafka_bootstrap,
+            graceful_timeout=settings.shutdown_grace_seconds,
+            **_broker_security(kafka),
+        )
+        inbox = Inbox(
+            uow,
+            definition.events,
+            DeadLetters(dlq_publisher, definition.name, topic_prefix=settings.topic_prefix),
+            max_attempts=settings.consumer_max_attempts,
+        )
         attach_inbox(broker, inbox, group_id=definition.name)
         app.state.runtime = Runtime(settings, pool, uow, broker, relay, clock)
         app.state.migrations = all_migrations(definition)
@@ -111,24 +122,27 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
 
     app = FastAPI(title=definition.title, description=definition.description, lifespan=lifespan)
     app.state.auth_settings = AuthSettings(
-        jwt_secret=settings.jwt_secret, jwt_public_key=settings.jwt_public_key,
-        jwt_issuer=settings.jwt_issuer, jwt_audience=settings.jwt_audience,
+        jwt_secret=settings.jwt_secret,
+        jwt_public_key=settings.jwt_public_key,
+        jwt_issuer=settings.jwt_issuer,
+        jwt_audience=settings.jwt_audience,
     )
     install_error_handlers(app)
 
-    @app.exception_handler(TRANSIENT_DB_ERRORS[0])
-    async def unavailable(_: Request, __: Exception) -> JSONResponse:
-        return JSONResponse({"error": {"code": "unavailable", "message": "database unavailable, retry later"}},
-                            status_code=503, headers={"Retry-After": "2"})
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database_unavailable", error=type(exc).__name__)
+        error = ApiError(503, "unavailable", "the database is unavailable; retry later", headers={"Retry-After": "2"})
+        return await api_error_response(request, error)
 
-    for exc_type in TRANSIENT_DB_ERRORS[1:]:
+    for exc_type in TRANSIENT_DB_ERRORS:
         app.add_exception_handler(exc_type, unavailable)
     _add_operational_routes(app)
     for router in definition.routers:
         app.include_router(router)
+    # Added innermost first: the trace context wraps everything, so even an early 413 carries the request id.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(_MetricsMiddleware, service=definition.name)
     app.add_middleware(TraceContextMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 
 
@@ -168,13 +182,13 @@ class _MetricsMiddleware:
         started = time.perf_counter()
         status = {"code": 500}
 
-        async def record_status(message: dict[str, object]) -> None:  # type: ignore[type-arg]
+        async def record_status(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = int(message["status"])  # type: ignore[call-overload]
-            await send(message)  # type: ignore[arg-type]
+                status["code"] = int(message["status"])
+            await send(message)
 
         try:
-            await self.app(scope, receive, record_status)  # type: ignore[arg-type]
+            await self.app(scope, receive, record_status)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")

@@ -12,22 +12,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import orjson
+
+from .db import Connection
 
 GENESIS = "0" * 64
 _LOCK = 0x61756469  # "audi"
 
 
 def row_hash(prev_hash: str, at: datetime, actor: str, action: str, entity: str, details: dict[str, Any]) -> str:
-    canonical = orjson.dumps(
-        [prev_hash, at.isoformat(), actor, action, entity, details], option=orjson.OPT_SORT_KEYS
-    )
+    canonical = orjson.dumps([prev_hash, at.isoformat(), actor, action, entity, details], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
 
 async def append(
-    conn: asyncpg.Connection, *, at: datetime, actor: str, action: str, entity: str,
+    conn: Connection,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
     details: dict[str, Any] | None = None,
 ) -> str:
     """Record `actor` did `action` to `entity`; call inside the transaction that makes the change."""
@@ -38,7 +42,13 @@ async def append(
     await conn.execute(
         "INSERT INTO hearth_audit (at, actor, action, entity, details, prev_hash, hash)"
         " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
-        at, actor, action, entity, orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode(), prev, digest,
+        at,
+        actor,
+        action,
+        entity,
+        orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode(),
+        prev,
+        digest,
     )
     return digest
 
@@ -49,7 +59,7 @@ class BrokenLink:
     reason: str
 
 
-async def verify(conn: asyncpg.Connection) -> tuple[int, BrokenLink | None]:
+async def verify(conn: Connection) -> tuple[int, BrokenLink | None]:
     """Walk the chain in order; returns the number of rows checked and the first broken link, if any."""
     prev = GENESIS
     checked = 0
@@ -57,8 +67,9 @@ async def verify(conn: asyncpg.Connection) -> tuple[int, BrokenLink | None]:
         async for r in conn.cursor("SELECT * FROM hearth_audit ORDER BY seq"):
             checked += 1
             if r["prev_hash"] != prev:
-                return checked, BrokenLink(r["seq"], "prev_hash does not match the previous row (a row was removed"
-                                                     " or reordered)")
+                return checked, BrokenLink(
+                    r["seq"], "prev_hash does not match the previous row (a row was removed or reordered)"
+                )
             expected = row_hash(prev, r["at"], r["actor"], r["action"], r["entity"], orjson.loads(r["details"]))
             if r["hash"] != expected:
                 return checked, BrokenLink(r["seq"], "content does not match its hash (the row was altered)")
@@ -66,8 +77,9 @@ async def verify(conn: asyncpg.Connection) -> tuple[int, BrokenLink | None]:
     return checked, None
 
 
-async def entries(conn: asyncpg.Connection, entity: str) -> list[dict[str, Any]]:
+async def entries(conn: Connection, entity: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT seq, at, actor, action, entity, details FROM hearth_audit WHERE entity = $1 ORDER BY seq", entity
+        "SELECT seq, at, actor, action, entity, details FROM hearth_audit WHERE entity = $1 ORDER BY seq",
+        entity,
     )
     return [dict(r) | {"details": orjson.loads(r["details"])} for r in rows]

@@ -90,9 +90,7 @@ def _algorithm_for(key: Any) -> str:
         if key.key_size < 2048:
             raise ValueError("RSA keys must have at least 2048 bits")
         return "RS256"
-    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) and isinstance(
-        key.curve, ec.SECP256R1
-    ):
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
         return "ES256"
     raise ValueError("only RSA (RS256) and P-256 EC (ES256) keys are supported")
 

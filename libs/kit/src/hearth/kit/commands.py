@@ -53,19 +53,27 @@ async def run_command(
         if key is not None:
             stored = await tx.conn.fetchrow(
                 "SELECT request_hash, status_code, response FROM hearth_idempotency WHERE principal = $1 AND key = $2",
-                principal, key,
+                principal,
+                key,
             )
             if stored is not None:
                 if stored["request_hash"] != fingerprint:
-                    raise ApiError(422, "idempotency_key_reused",
-                                   f"{IDEMPOTENCY_HEADER} was already used for a different request")
+                    raise ApiError(
+                        422,
+                        "idempotency_key_reused",
+                        f"{IDEMPOTENCY_HEADER} was already used for a different request",
+                    )
                 return int(stored["status_code"]), orjson.loads(stored["response"])
         body = (await fn(tx)).model_dump(mode="json")
         if key is not None:
             await tx.conn.execute(
                 "INSERT INTO hearth_idempotency (principal, key, request_hash, status_code, response)"
                 " VALUES ($1, $2, $3, $4, $5::jsonb)",
-                principal, key, fingerprint, status_code, orjson.dumps(body).decode(),
+                principal,
+                key,
+                fingerprint,
+                status_code,
+                orjson.dumps(body).decode(),
             )
         return status_code, body
 

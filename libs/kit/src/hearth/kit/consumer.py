@@ -9,25 +9,29 @@ commits the position of every assigned partition — never covers a record still
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from .dead_letters import ConsumedRecord
 from .inbox import Inbox, Outcome
 
 
 def make_broker(bootstrap: str, **options: Any) -> KafkaBroker:
-    """FastStream's per-message "Received"/"Processed" lines go to DEBUG: the inbox logs what matters."""
-    return KafkaBroker(bootstrap, log_level=logging.DEBUG, **options)
+    """FastStream's per-message "Received"/"Processed" lines go to DEBUG (the inbox logs what matters), and its
+    logger is a plain stdlib one, so its lines — tracebacks included — pass our personal-data scrubber."""
+    return KafkaBroker(
+        bootstrap, logger=logging.getLogger("faststream.access.kafka"), log_level=logging.DEBUG, **options
+    )
 
 
 def attach_inbox(broker: KafkaBroker, inbox: Inbox, *, group_id: str, **options: Any) -> None:
     if not inbox.topics:
         return
 
-    @broker.subscriber(
+    @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream's decorator is untyped
         *inbox.topics,
         group_id=group_id,
         ack_policy=AckPolicy.MANUAL,
@@ -36,7 +40,7 @@ def attach_inbox(broker: KafkaBroker, inbox: Inbox, *, group_id: str, **options:
         **options,
     )
     async def consume(msg: KafkaMessage) -> None:
-        outcome = await inbox.handle(msg.raw_message)
+        outcome = await inbox.handle(cast(ConsumedRecord, msg.raw_message))
         if outcome is Outcome.RETRY:
             await msg.nack()
         else:

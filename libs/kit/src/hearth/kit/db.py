@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 T = TypeVar("T")
 
+# What a unit of work runs on: a plain connection or one borrowed from the pool.
+Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+
 # Errors that mean "the database (or the path to it) is unavailable right now": the transaction never
 # committed, so running the whole of it again is safe.  A single statement is never retried on its own.
-TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,

@@ -122,7 +122,8 @@ def _code_for(status: int) -> str:
         return "error"
 
 
-async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
+async def api_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """Render an ApiError in the one error shape (also for handlers the app factory adds)."""
     assert isinstance(exc, ApiError)
     return _render(request.scope, exc)
 
@@ -156,7 +157,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Makes every error the app returns an `ErrorBody`: raised ApiError (and AuthError), validation errors,
     HTTPException (including Starlette's 404/405) and any other exception (500)."""
-    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(ApiError, api_error_response)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(HTTPException, _on_http_exception)
     app.add_exception_handler(Exception, _on_unexpected)

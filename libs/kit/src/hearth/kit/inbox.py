@@ -12,13 +12,11 @@ import enum
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
-
 from hearth.contracts import ContractError, Event, EventData, parse_event, spec_for
 
 from . import metrics
 from .context import EventContext, trace_id_of
-from .db import TRANSIENT_DB_ERRORS, backoff_delays
+from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
 from .dead_letters import ConsumedRecord, DeadLetterReason, DeadLetters
 from .logging import bind_context, get_logger
 from .publisher import PublishError
@@ -73,7 +71,9 @@ class Inbox:
         if handler is None:
             return await self._dead_letter(record, DeadLetterReason("unhandled_type", f"no handler for {event.type}"))
         with bind_context(
-            event_id=str(event.id), event_type=event.type, correlation_id=event.correlationid,
+            event_id=str(event.id),
+            event_type=event.type,
+            correlation_id=event.correlationid,
             trace_id=trace_id_of(event.traceparent),
         ):
             return await self._apply(record, event, handler)
@@ -116,8 +116,14 @@ class Inbox:
             await self._dead_letters.send(record, reason)
         except PublishError as exc:
             return await self._back_off(exc)
-        log.error("event_dead_lettered", reason=reason.code, error=reason.error[:300], topic=record.topic,
-                  partition=record.partition, offset=record.offset)
+        log.error(
+            "event_dead_lettered",
+            reason=reason.code,
+            error=reason.error[:300],
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
         return Outcome.DEAD_LETTERED
 
     async def _back_off(self, exc: BaseException) -> Outcome:
@@ -127,10 +133,15 @@ class Inbox:
         return Outcome.RETRY
 
 
-async def _record(conn: asyncpg.Connection, consumer: str, event: Event[Any], record: ConsumedRecord) -> bool:
+async def _record(conn: Connection, consumer: str, event: Event[Any], record: ConsumedRecord) -> bool:
     inserted = await conn.fetchval(
         "INSERT INTO hearth_inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
-        consumer, event.id, event.type, record.topic, record.partition, record.offset,
+        consumer,
+        event.id,
+        event.type,
+        record.topic,
+        record.partition,
+        record.offset,
     )
     return bool(inserted)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-import asyncpg
+from .db import Connection
 
 _LOCK_ID = 0x6865617274  # "heart": one lock for every runner of one database
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -69,7 +69,7 @@ def package_migrations(component: str, package: str) -> list[Migration]:
     return load(component, resources.files(package).joinpath("migrations"))
 
 
-async def pending(conn: asyncpg.Connection, migrations: list[Migration]) -> list[Migration]:
+async def pending(conn: Connection, migrations: list[Migration]) -> list[Migration]:
     """Migrations not yet applied; raises when an applied file has changed since."""
     exists = await conn.fetchval("SELECT to_regclass('hearth_schema_migrations') IS NOT NULL")
     if not exists:
@@ -86,7 +86,7 @@ async def pending(conn: asyncpg.Connection, migrations: list[Migration]) -> list
     return todo
 
 
-async def migrate(conn: asyncpg.Connection, migrations: list[Migration]) -> list[Migration]:
+async def migrate(conn: Connection, migrations: list[Migration]) -> list[Migration]:
     """Apply what is pending, each migration in its own transaction; returns what was applied."""
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
     try:
@@ -96,8 +96,7 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration]) -> list
             async with conn.transaction():
                 await conn.execute(m.sql)
                 await conn.execute(
-                    "INSERT INTO hearth_schema_migrations (component, version, name, checksum)"
-                    " VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO hearth_schema_migrations (component, version, name, checksum) VALUES ($1, $2, $3, $4)",
                     m.component,
                     m.version,
                     m.name,
@@ -108,7 +107,7 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration]) -> list
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
 
 
-async def is_current(conn: asyncpg.Connection, migrations: list[Migration]) -> bool:
+async def is_current(conn: Connection, migrations: list[Migration]) -> bool:
     """For /readyz: every known migration is applied."""
     try:
         return not await pending(conn, migrations)

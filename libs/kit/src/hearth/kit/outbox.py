@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import asyncpg
 import orjson
 
 from hearth.contracts import Event, topic_for
+
+from .db import Connection
 
 CHANNEL = "hearth_outbox"
 CONTENT_TYPE_HEADER = {"content-type": "application/cloudevents+json"}
 
 
-async def stage(
-    conn: asyncpg.Connection, events: Sequence[Event[Any]], topic_of: Callable[[str], str] = topic_for
-) -> None:
+async def stage(conn: Connection, events: Sequence[Event[Any]], topic_of: Callable[[str], str] = topic_for) -> None:
     # Sorted keys: two transactions locking the same pair of keys cannot deadlock.
     for key in sorted({e.partitionkey for e in events}):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('hearth_outbox:' || $1))", key)
@@ -29,7 +28,14 @@ async def stage(
         "INSERT INTO hearth_outbox (event_id, topic, key, event_type, payload, headers)"
         " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
         [
-            (e.id, topic_of(e.type), e.partitionkey, e.type, e.to_json(), orjson.dumps(CONTENT_TYPE_HEADER).decode())
+            (
+                e.id,
+                topic_of(e.type),
+                e.partitionkey,
+                e.type,
+                e.to_json(),
+                orjson.dumps(CONTENT_TYPE_HEADER).decode(),
+            )
             for e in events
         ],
     )

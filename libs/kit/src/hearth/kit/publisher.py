@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -31,7 +32,7 @@ class PublishError(RuntimeError):
 
 
 class KafkaPublisher:
-    def __init__(self, bootstrap: str, *, timeout: float = 15.0, linger_ms: int = 2, **client: object) -> None:
+    def __init__(self, bootstrap: str, *, timeout: float = 15.0, linger_ms: int = 2, **client: Any) -> None:
         self._bootstrap = bootstrap
         self._timeout = timeout
         self._linger_ms = linger_ms
@@ -62,9 +63,7 @@ class KafkaPublisher:
             producer = await self._ready()
 
             async def send() -> None:
-                futures = [
-                    await producer.send(r.topic, value=r.value, key=r.key, headers=r.headers) for r in records
-                ]
+                futures = [await producer.send(r.topic, value=r.value, key=r.key, headers=r.headers) for r in records]
                 await asyncio.gather(*futures)
 
             await asyncio.wait_for(send(), self._timeout)

@@ -17,7 +17,7 @@ import orjson
 
 from . import metrics
 from .aio import sleep_or_stop, wait_any
-from .db import TRANSIENT_DB_ERRORS, backoff_delays, is_transient
+from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays, is_transient
 from .logging import get_logger
 from .outbox import CHANNEL
 from .publisher import KafkaPublisher, PublishError, Record
@@ -25,6 +25,7 @@ from .publisher import KafkaPublisher, PublishError, Record
 log = get_logger(__name__)
 
 LEADER_LOCK = 0x6F7574626F78  # "outbox"
+_RETRYABLE: tuple[type[Exception], ...] = (PublishError, *TRANSIENT_DB_ERRORS)
 
 
 class OutboxRelay:
@@ -57,7 +58,7 @@ class OutboxRelay:
             try:
                 await self._lead(stop)
                 next_delay = backoff_delays(cap=5.0)
-            except (PublishError, *TRANSIENT_DB_ERRORS) as exc:
+            except _RETRYABLE as exc:
                 delay = next_delay()
                 log.warning("outbox_relay_retry", error=f"{type(exc).__name__}: {exc}", retry_in=round(delay, 2))
                 await sleep_or_stop(stop, delay)
@@ -69,7 +70,7 @@ class OutboxRelay:
 
     async def _lead(self, stop: asyncio.Event) -> None:
         # The application name shows operators (and tests) which process leads.
-        conn: asyncpg.Connection = await asyncpg.connect(
+        conn: Connection = await asyncpg.connect(
             self._dsn, server_settings={"application_name": f"{self._service}-outbox-relay-{os.getpid()}"}
         )
         try:
@@ -97,10 +98,9 @@ class OutboxRelay:
             self.is_leader = False
             await _close_quietly(conn)
 
-    async def publish_batch(self, conn: asyncpg.Connection) -> int:
+    async def publish_batch(self, conn: Connection) -> int:
         rows = await conn.fetch(
-            "SELECT id, topic, key, payload, headers FROM hearth_outbox"
-            " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+            "SELECT id, topic, key, payload, headers FROM hearth_outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1",
             self._batch_size,
         )
         if not rows:
@@ -122,7 +122,7 @@ class OutboxRelay:
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
-    async def prune(self, conn: asyncpg.Connection) -> int:
+    async def prune(self, conn: Connection) -> int:
         deleted = await conn.fetchval(
             "WITH gone AS (DELETE FROM hearth_outbox WHERE sent_at < clock_timestamp() - $1::interval"
             " RETURNING 1) SELECT count(*) FROM gone",
@@ -130,7 +130,7 @@ class OutboxRelay:
         )
         return int(deleted or 0)
 
-    async def _report_backlog(self, conn: asyncpg.Connection) -> None:
+    async def _report_backlog(self, conn: Connection) -> None:
         row = await conn.fetchrow(
             "SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(created_at)) AS age"
             " FROM hearth_outbox WHERE sent_at IS NULL"
@@ -139,7 +139,7 @@ class OutboxRelay:
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(float(row["age"] or 0) if row else 0.0)
 
 
-async def _close_quietly(conn: asyncpg.Connection) -> None:
+async def _close_quietly(conn: Connection) -> None:
     try:
         await asyncio.wait_for(conn.close(), 5.0)
     except Exception as exc:

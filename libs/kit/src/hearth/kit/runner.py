@@ -25,7 +25,7 @@ def run_service(
     parser = argparse.ArgumentParser(description="Run the service or apply its database migrations.")
     parser.add_argument("command", choices=["serve", "migrate"], nargs="?", default="serve")
     args = parser.parse_args(argv)
-    settings = settings_type()  # type: ignore[call-arg]  # filled from the environment
+    settings = settings_type()  # filled from the environment
     definition = define(settings)
     if args.command == "migrate":
         configure_logging(definition.name, settings.log_level, json=settings.log_json)
@@ -50,5 +50,3 @@ async def apply_migrations(definition: ServiceDefinition, settings: KitSettings)
         return await migrations.migrate(conn, all_migrations(definition))
     finally:
         await conn.close()
-
-

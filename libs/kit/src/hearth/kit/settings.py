@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,9 +22,10 @@ class KafkaSettings(BaseSettings):
     kafka_username: str | None = Field(default=None, description="This service's Kafka principal")
     kafka_password: SecretStr | None = Field(default=None, description="Its password")
     kafka_ca_file: str | None = Field(default=None, description="CA bundle to verify the broker's certificate")
-    def kafka_client_options(self) -> dict[str, object]:
+
+    def kafka_client_options(self) -> dict[str, Any]:
         """aiokafka client options for the configured security (shared by consumer, relay and DLQ producer)."""
-        options: dict[str, object] = {"security_protocol": self.kafka_security_protocol}
+        options: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
         if self.kafka_security_protocol.startswith("SASL"):
             options["sasl_mechanism"] = self.kafka_sasl_mechanism
             options["sasl_plain_username"] = self.kafka_username
@@ -39,7 +42,10 @@ class KitSettings(KafkaSettings):
     migrations_database_url: SecretStr | None = Field(
         default=None, description="DSN of the schema-owner role used by `migrate`; defaults to database_url"
     )
-    http_host: str = Field(default="0.0.0.0", description="Address the HTTP API listens on")
+    http_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - a container listens on all its interfaces
+        description="Address the HTTP API listens on",
+    )
     http_port: int = Field(default=8080, description="Port the HTTP API listens on")
     log_level: str = Field(default="INFO", description="Log level")
     log_json: bool = Field(default=True, description="JSON log lines (false: console rendering for a terminal)")

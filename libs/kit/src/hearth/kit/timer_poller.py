@@ -77,8 +77,10 @@ class TimerPoller:
 
     async def _fire(self, conn: Any, timer: timers.DueTimer, now: Any) -> None:
         route = self._routes.get(timer.kind)
-        context = EventContext(correlation_id=timer.correlation_id or _as_identifier(timer.key),
-                               causation_id=_as_identifier(f"timer:{timer.key}"))
+        context = EventContext(
+            correlation_id=timer.correlation_id or _as_identifier(timer.key),
+            causation_id=_as_identifier(f"timer:{timer.key}"),
+        )
         with bind_context(timer_key=timer.key, correlation_id=context.correlation_id):
             if route is None:
                 await timers.postpone(conn, timer.key, now + self._retry_after, f"no handler for {timer.kind}")

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import orjson
+
+from .db import Connection
 
 
 @dataclass(frozen=True)
@@ -21,34 +22,41 @@ class DueTimer:
 
 
 async def schedule(
-    conn: asyncpg.Connection, key: str, kind: str, due_at: datetime, payload: dict[str, Any],
+    conn: Connection,
+    key: str,
+    kind: str,
+    due_at: datetime,
+    payload: dict[str, Any],
     correlation_id: str | None,
 ) -> None:
     await conn.execute(
         "INSERT INTO hearth_timers (key, kind, due_at, payload, correlation_id) VALUES ($1, $2, $3, $4::jsonb, $5)"
         " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,"
         " payload = excluded.payload, correlation_id = excluded.correlation_id, attempts = 0, last_error = NULL",
-        key, kind, due_at, orjson.dumps(payload).decode(), correlation_id,
+        key,
+        kind,
+        due_at,
+        orjson.dumps(payload).decode(),
+        correlation_id,
     )
 
 
-async def cancel(conn: asyncpg.Connection, key: str) -> bool:
+async def cancel(conn: Connection, key: str) -> bool:
     return bool(await conn.fetchval("DELETE FROM hearth_timers WHERE key = $1 RETURNING true", key))
 
 
-async def cancel_prefix(conn: asyncpg.Connection, prefix: str) -> int:
-    deleted = await conn.fetch(
-        "DELETE FROM hearth_timers WHERE starts_with(key, $1) RETURNING 1", prefix
-    )
+async def cancel_prefix(conn: Connection, prefix: str) -> int:
+    deleted = await conn.fetch("DELETE FROM hearth_timers WHERE starts_with(key, $1) RETURNING 1", prefix)
     return len(deleted)
 
 
-async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list[DueTimer]:
+async def claim_due(conn: Connection, now: datetime, limit: int) -> list[DueTimer]:
     """Lock due timers for this transaction; another poller skips them instead of waiting or firing twice."""
     rows = await conn.fetch(
         "SELECT key, kind, due_at, payload, correlation_id, attempts FROM hearth_timers"
         " WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
-        now, limit,
+        now,
+        limit,
     )
     return [
         DueTimer(r["key"], r["kind"], r["due_at"], orjson.loads(r["payload"]), r["correlation_id"], r["attempts"])
@@ -56,16 +64,18 @@ async def claim_due(conn: asyncpg.Connection, now: datetime, limit: int) -> list
     ]
 
 
-async def delete(conn: asyncpg.Connection, key: str) -> None:
+async def delete(conn: Connection, key: str) -> None:
     await conn.execute("DELETE FROM hearth_timers WHERE key = $1", key)
 
 
-async def postpone(conn: asyncpg.Connection, key: str, due_at: datetime, error: str) -> None:
+async def postpone(conn: Connection, key: str, due_at: datetime, error: str) -> None:
     await conn.execute(
         "UPDATE hearth_timers SET due_at = $2, attempts = attempts + 1, last_error = $3 WHERE key = $1",
-        key, due_at, error[:500],
+        key,
+        due_at,
+        error[:500],
     )
 
 
-async def pending_count(conn: asyncpg.Connection) -> int:
+async def pending_count(conn: Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM hearth_timers"))

@@ -35,9 +35,7 @@ async def ensure_topics(
         config = {} if retention_ms is None else {"retention.ms": str(retention_ms)}
         if wanted:
             try:
-                await admin.create_topics(
-                    [NewTopic(n, partitions, replication, topic_configs=config) for n in wanted]
-                )
+                await admin.create_topics([NewTopic(n, partitions, replication, topic_configs=config) for n in wanted])
             except TopicAlreadyExistsError:
                 pass  # another runner created it between our list and create
         for _ in range(100):  # wait until the metadata shows them, so a producer right after does not fail
@@ -60,5 +58,8 @@ async def partitions_of(
     finally:
         await admin.close()
     return [
-        TopicPartition(t["topic"], p["partition"]) for t in described if not t.get("error_code") for p in t["partitions"]
+        TopicPartition(t["topic"], p["partition"])
+        for t in described
+        if not t.get("error_code")
+        for p in t["partitions"]
     ]

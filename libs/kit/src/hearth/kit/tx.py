@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-import asyncpg
 from pydantic import BaseModel
 
 from hearth.contracts import Event, EventData, build_event, spec_for, topic_for
 
 from . import outbox, timers
 from .context import EventContext
+from .db import Connection
 
 D = TypeVar("D", bound=EventData)
 
@@ -31,7 +31,7 @@ class WrongOwnerError(RuntimeError):
 
 @dataclass
 class Tx:
-    conn: asyncpg.Connection
+    conn: Connection
     now: datetime
     service: str
     context: EventContext
@@ -77,8 +77,14 @@ class Tx:
         for op, item in pending:
             if op == "schedule":
                 key, payload, at = item
-                await timers.schedule(self.conn, key, payload.kind, at, payload.model_dump(mode="json"),
-                                      self.context.correlation_id)
+                await timers.schedule(
+                    self.conn,
+                    key,
+                    payload.kind,
+                    at,
+                    payload.model_dump(mode="json"),
+                    self.context.correlation_id,
+                )
             elif op == "cancel":
                 await timers.cancel(self.conn, item)
             elif op == "cancel_prefix":

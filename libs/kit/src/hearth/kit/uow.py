@@ -12,16 +12,14 @@ from hearth.contracts import topic_for
 
 from .clock import Clock, SystemClock
 from .context import EventContext
-from .db import retry_transient
+from .db import Connection, retry_transient
 from .tx import Tx
 
 T = TypeVar("T")
 
 
 class UnitOfWork:
-    def __init__(
-        self, pool: asyncpg.Pool, service: str, clock: Clock | None = None, *, topic_prefix: str = ""
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, service: str, clock: Clock | None = None, *, topic_prefix: str = "") -> None:
         self.pool = pool
         self.service = service
         self.clock = clock or SystemClock()
@@ -39,7 +37,7 @@ class UnitOfWork:
             await tx.flush()
             return result
 
-    def tx(self, conn: asyncpg.Connection, context: EventContext) -> Tx:
+    def tx(self, conn: Connection, context: EventContext) -> Tx:
         return Tx(conn=conn, now=self.clock.now(), service=self.service, context=context, topic_of=self.topic_of)
 
     async def run(

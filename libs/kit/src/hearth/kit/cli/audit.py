@@ -22,8 +22,10 @@ def register(commands: Any) -> None:
 
 
 async def verify_chain(args: argparse.Namespace) -> int:
-    dsn = args.dsn or os.environ.get(f"HEARTH_{args.service.upper()}_DATABASE_URL") or os.environ.get(
-        "HEARTH_DATABASE_URL"
+    dsn = (
+        args.dsn
+        or os.environ.get(f"HEARTH_{args.service.upper()}_DATABASE_URL")
+        or os.environ.get("HEARTH_DATABASE_URL")
     )
     if not dsn:
         print(f"no database URL: pass --dsn or set HEARTH_{args.service.upper()}_DATABASE_URL")

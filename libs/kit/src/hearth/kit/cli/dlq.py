@@ -46,9 +46,11 @@ async def list_letters(args: argparse.Namespace) -> int:
     print(f"{len(letters)} dead letter(s) on {_topic(args.service)}")
     for record in letters:
         h = _headers(record)
-        print(f"{record.partition}:{record.offset}  {h.get(dl.FAILED_AT, '?')}  {h.get(dl.REASON, '?'):<15}"
-              f"  from {h.get(dl.ORIGIN_TOPIC)}[{h.get(dl.ORIGIN_PARTITION)}]@{h.get(dl.ORIGIN_OFFSET)}"
-              f"  {h.get(dl.ERROR, '')[:120]}")
+        print(
+            f"{record.partition}:{record.offset}  {h.get(dl.FAILED_AT, '?')}  {h.get(dl.REASON, '?'):<15}"
+            f"  from {h.get(dl.ORIGIN_TOPIC)}[{h.get(dl.ORIGIN_PARTITION)}]@{h.get(dl.ORIGIN_OFFSET)}"
+            f"  {h.get(dl.ERROR, '')[:120]}"
+        )
     return 0
 
 

@@ -46,8 +46,11 @@ def _line(event: Any) -> str:
 async def tail_events(args: argparse.Namespace) -> int:
     config = settings()
     consumer = AIOKafkaConsumer(
-        *_topics(), bootstrap_servers=config.kafka_bootstrap, enable_auto_commit=False,
-        auto_offset_reset="earliest" if args.from_beginning else "latest", **config.kafka_client_options(),
+        *_topics(),
+        bootstrap_servers=config.kafka_bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if args.from_beginning else "latest",
+        **config.kafka_client_options(),
     )
     await consumer.start()
     try:

@@ -24,8 +24,12 @@ def register(commands: Any) -> None:
 async def create_topics(args: argparse.Namespace) -> int:
     config = settings()
     created = await ensure_topics(
-        config.kafka_bootstrap, catalog_topics(config.topic_prefix), partitions=args.partitions,
-        replication=args.replication, retention_ms=args.retention_ms, client=config.kafka_client_options(),
+        config.kafka_bootstrap,
+        catalog_topics(config.topic_prefix),
+        partitions=args.partitions,
+        replication=args.replication,
+        retention_ms=args.retention_ms,
+        client=config.kafka_client_options(),
     )
     print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
     return 0

@@ -75,8 +75,6 @@ def docker_infra(timeout: float = 120.0) -> Iterator[Infra]:
         while not infra_script.kafka_answers(bootstrap, 1.0):
             if time.monotonic() > deadline:
                 logs = kafka.get_logs()
-                raise RuntimeError(
-                    f"the Kafka container did not answer at {bootstrap} in {timeout:.0f} s: {logs}"
-                )
+                raise RuntimeError(f"the Kafka container did not answer at {bootstrap} in {timeout:.0f} s: {logs}")
             time.sleep(0.2)
         yield Infra(bootstrap, str(postgres.get_connection_url()), "docker")

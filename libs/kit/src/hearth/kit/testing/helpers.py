@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hearth.contracts import Event, build_event, parse_event, topic_for
 from hearth.contracts.events.screening import Screened
@@ -68,13 +68,14 @@ class Received:
             self.order.setdefault(key, []).append(event_id)
 
 
-async def read_events(
-    bootstrap: str, topics: Iterable[str], *, expect: int, timeout: float = 60.0
-) -> Received:
+async def read_events(bootstrap: str, topics: Iterable[str], *, expect: int, timeout: float = 60.0) -> Received:
     """Read from the beginning until `expect` distinct events arrived (or the timeout passes)."""
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest", enable_auto_commit=False,
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     received = Received()
@@ -99,8 +100,11 @@ async def read_events(
 
 async def read_raw(bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0) -> list[Any]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4().hex[:8]}",
-        auto_offset_reset="earliest", enable_auto_commit=False,
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     out: list[Any] = []
@@ -166,7 +170,8 @@ class Worker:
     def start(self) -> Worker:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hearth.kit.testing.workers", self.role, *self.args], env=env,
+            [sys.executable, "-m", "hearth.kit.testing.workers", self.role, *self.args],
+            env=env,
         )
         return self
 

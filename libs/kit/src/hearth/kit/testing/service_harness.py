@@ -61,17 +61,23 @@ class ServiceUnderTest:
 
     async def publish(self, *events: Event[Any]) -> None:
         """Put events on their (prefixed) topics, as their owning service's relay would."""
-        await produce(self.bootstrap, [(self.prefix + spec_for(e.type).topic, e.partitionkey.encode(), e.to_json())
-                                       for e in events])
+        await produce(
+            self.bootstrap,
+            [(self.prefix + spec_for(e.type).topic, e.partitionkey.encode(), e.to_json()) for e in events],
+        )
 
     async def wait_for_events(
-        self, model: type[D], *, count: int, timeout: float = 30.0, where: Callable[[Event[D]], bool] | None = None,
+        self,
+        model: type[D],
+        *,
+        count: int,
+        timeout: float = 30.0,
+        where: Callable[[Event[D]], bool] | None = None,
         settle: float = 1.0,
     ) -> list[Event[D]]:
         """Read the service's output topic until `count` distinct matching events arrived, then a little longer
         (`settle`) to catch any extra one; returns every distinct matching event seen."""
-        found = await read_topic(self.bootstrap, self.topic(model), stop_after=count, timeout=timeout,
-                                 settle=settle)
+        found = await read_topic(self.bootstrap, self.topic(model), stop_after=count, timeout=timeout, settle=settle)
         selected = [e for e in found if where is None or where(e)]
         return selected
 
@@ -83,8 +89,13 @@ async def read_topic(
     bootstrap: str, topic: str, *, stop_after: int, timeout: float = 30.0, settle: float = 1.0
 ) -> list[Event[Any]]:
     """Distinct events on a topic from the beginning (deduplicated by id, in arrival order)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     seen: dict[str, Event[Any]] = {}
     try:
@@ -107,14 +118,23 @@ async def read_topic(
 
 
 async def prepare(
-    define: Callable[[S], ServiceDefinition], settings_type: type[S], infra: Any, prefix: str,
+    define: Callable[[S], ServiceDefinition],
+    settings_type: type[S],
+    infra: Any,
+    prefix: str,
     overrides: Mapping[str, Any] | None = None,
 ) -> tuple[S, ServiceDefinition, str]:
     """A fresh database with the service's migrations, its topics, and settings pointing at both."""
     dsn = await postgres.create_database(infra.pg_admin_dsn)
-    settings = settings_type(  # type: ignore[call-arg]
-        database_url=dsn, kafka_bootstrap=infra.kafka_bootstrap, topic_prefix=prefix, jwt_secret=JWT_SECRET,
-        outbox_sweep_seconds=0.2, timer_poll_seconds=0.1, log_level="WARNING", **dict(overrides or {}),
+    settings = settings_type(
+        database_url=dsn,
+        kafka_bootstrap=infra.kafka_bootstrap,
+        topic_prefix=prefix,
+        jwt_secret=JWT_SECRET,
+        outbox_sweep_seconds=0.2,
+        timer_poll_seconds=0.1,
+        log_level="WARNING",
+        **dict(overrides or {}),
     )
     definition = define(settings)
     await apply_migrations(definition, settings)

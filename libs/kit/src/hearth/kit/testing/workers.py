@@ -15,7 +15,6 @@ import asyncio
 import signal
 from typing import Any, ClassVar
 
-
 from hearth.contracts import Event, spec_for
 from hearth.contracts.events.screening import Screened
 
@@ -67,8 +66,9 @@ async def _until_signal() -> asyncio.Event:
 async def run_relay(args: argparse.Namespace) -> None:
     stop = await _until_signal()
     publisher = KafkaPublisher(args.bootstrap)
-    relay = OutboxRelay(args.dsn, publisher, service=SERVICE, batch_size=args.batch, sweep_interval=0.2,
-                        standby_interval=0.5)
+    relay = OutboxRelay(
+        args.dsn, publisher, service=SERVICE, batch_size=args.batch, sweep_interval=0.2, standby_interval=0.5
+    )
     try:
         await relay.run(stop)
     finally:
@@ -94,8 +94,9 @@ async def run_poller(args: argparse.Namespace) -> None:
     stop = await _until_signal()
     pool = await create_pool(args.dsn)
     uow = UnitOfWork(pool, SERVICE)
-    poller = TimerPoller(uow, timer_routes((ProbeTimer, on_test_timer(args.worker_id))), interval=0.05,
-                         batch_size=args.batch)
+    poller = TimerPoller(
+        uow, timer_routes((ProbeTimer, on_test_timer(args.worker_id))), interval=0.05, batch_size=args.batch
+    )
     await poller.run(stop)
     await pool.close()
 

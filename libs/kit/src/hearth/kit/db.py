@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -13,7 +13,10 @@ from asyncpg.pool import PoolConnectionProxy
 T = TypeVar("T")
 
 # What a unit of work runs on: a plain connection or one borrowed from the pool.
-Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+if TYPE_CHECKING:
+    Connection: TypeAlias = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
+else:
+    Connection = asyncpg.Connection | PoolConnectionProxy
 
 # Errors that mean "the database (or the path to it) is unavailable right now": the transaction never
 # committed, so running the whole of it again is safe.  A single statement is never retried on its own.

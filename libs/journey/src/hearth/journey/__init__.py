@@ -1,0 +1,1 @@
+"""The whole care journey across the four services."""

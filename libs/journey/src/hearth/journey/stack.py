@@ -1,0 +1,136 @@
+"""The four services as separate processes on one Kafka and one Postgres: start, migrate, kill, restart, stop.
+
+Used by `make demo`, the end-to-end tests and the benchmarks.  Each service gets its own database and the run's
+topic prefix, so runs never see each other's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from hearth.kit.topics import catalog_topics, ensure_topics
+
+PORTS = {"screening": 8081, "fulfillment": 8082, "session": 8083, "followup": 8084}
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def spawn(self, command: str = "serve") -> subprocess.Popen[bytes]:
+        log = self.log_path.open("ab")
+        return subprocess.Popen(  # noqa: S603 - our own module
+            [sys.executable, "-m", f"hearth.{self.name}.main", command],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@dataclass
+class Stack:
+    bootstrap: str
+    dsns: Mapping[str, str]
+    prefix: str
+    jwt_secret: str
+    log_dir: Path
+    overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
+    kafka_env: Mapping[str, str] = field(default_factory=dict)
+    services: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name, port in self.ports.items():
+            env = {
+                **os.environ,
+                "HEARTH_DATABASE_URL": self.dsns[name],
+                "HEARTH_KAFKA_BOOTSTRAP": self.bootstrap,
+                "HEARTH_TOPIC_PREFIX": self.prefix,
+                "HEARTH_JWT_SECRET": self.jwt_secret,
+                "HEARTH_HTTP_HOST": "127.0.0.1",
+                "HEARTH_HTTP_PORT": str(port),
+                "HEARTH_OUTBOX_SWEEP_SECONDS": "0.5",
+                "HEARTH_TIMER_POLL_SECONDS": "0.2",
+                "PYTHONUNBUFFERED": "1",
+                **self.kafka_env,
+                **self.overrides.get(name, {}),
+            }
+            self.services[name] = ServiceProcess(name, port, env, self.log_dir / f"{name}.log")
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+    async def start(self) -> None:
+        await ensure_topics(self.bootstrap, catalog_topics(self.prefix), partitions=6)
+        await asyncio.gather(*(self._migrate(s) for s in self.services.values()))
+        for service in self.services.values():
+            service.proc = service.spawn()
+        await asyncio.gather(*(self.wait_ready(name) for name in self.services))
+
+    async def _migrate(self, service: ServiceProcess) -> None:
+        proc = service.spawn("migrate")
+        code = await asyncio.to_thread(proc.wait, 60)
+        if code != 0:
+            raise RuntimeError(f"{service.name} migrate exited with {code}; see {service.log_path}")
+
+    async def wait_ready(self, name: str, timeout: float = 60.0) -> None:
+        service = self.services[name]
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient(timeout=2) as client:
+            while asyncio.get_running_loop().time() < deadline:
+                if not service.alive:
+                    raise RuntimeError(f"{name} exited during start-up; see {service.log_path}")
+                try:
+                    if (await client.get(f"{service.url}/readyz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"{name} was not ready within {timeout:.0f}s; see {service.log_path}")
+
+    async def kill(self, name: str) -> None:
+        """SIGKILL: no shutdown hooks, in-flight work lost as a crash would lose it."""
+        service = self.services[name]
+        if service.alive and service.proc is not None:
+            os.killpg(service.proc.pid, signal.SIGKILL)
+            await asyncio.to_thread(service.proc.wait, 10)
+
+    async def restart(self, name: str) -> None:
+        service = self.services[name]
+        service.proc = service.spawn()
+        service.restarts += 1
+        await self.wait_ready(name)
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM everything: each service finishes in-flight work, flushes its outbox, commits offsets."""
+        running = [s for s in self.services.values() if s.alive and s.proc is not None]
+        for s in running:
+            assert s.proc is not None
+            s.proc.send_signal(signal.SIGTERM)
+        for s in running:
+            assert s.proc is not None
+            try:
+                await asyncio.to_thread(s.proc.wait, timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(s.proc.pid, signal.SIGKILL)

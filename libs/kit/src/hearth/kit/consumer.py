@@ -1,9 +1,9 @@
 """FastStream glue: one subscriber per service over every topic it consumes, acknowledged manually.
 
 FastStream's default policy commits in the background before the handler has finished (at-most-once); here the
-offset is committed only after the inbox transaction committed, and a transient fault seeks back to the same
-record (nack) after a backoff instead of moving on.  Records are handled one at a time, so `ack()` — which
-commits the position of every assigned partition — never covers a record still in flight.
+offset is committed only after the inbox transaction committed, and a transient fault seeks back to the first
+record of the batch (nack) after a backoff instead of moving on.  Batches are handled one after another, so
+`ack()` — which commits the position of every assigned partition — never covers a record still in flight.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def make_broker(bootstrap: str, **options: Any) -> KafkaBroker:
     )
 
 
-def attach_inbox(broker: KafkaBroker, inbox: Inbox, *, group_id: str, **options: Any) -> None:
+def attach_inbox(broker: KafkaBroker, inbox: Inbox, *, group_id: str, batch_size: int = 100, **options: Any) -> None:
     if not inbox.topics:
         return
 
@@ -36,11 +36,15 @@ def attach_inbox(broker: KafkaBroker, inbox: Inbox, *, group_id: str, **options:
         group_id=group_id,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
+        batch=True,
+        max_records=batch_size,
+        batch_timeout_ms=100,
         title=f"{group_id}.inbox",
         **options,
     )
     async def consume(msg: KafkaMessage) -> None:
-        outcome = await inbox.handle(cast(ConsumedRecord, msg.raw_message))
+        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
+        outcome = await inbox.handle_batch(cast(tuple[ConsumedRecord, ...], records))
         if outcome is Outcome.RETRY:
             await msg.nack()
         else:

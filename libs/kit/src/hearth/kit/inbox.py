@@ -1,15 +1,17 @@
 """The idempotent inbox: one consumed record → one transaction that records the event id and applies the
 handler's effects → only then the Kafka offset is committed.
 
-Outcomes: applied, duplicate (already in the inbox: no effect), dead-lettered (cannot ever succeed: bad record,
-unknown type, or a handler that kept failing) or retry (a transient fault: do not commit, back off, read again).
+Records come in batches (one, or as many as `getmany` returned): one transaction settles them all — each record
+applied (in a savepoint), found a duplicate (already in the inbox: no effect) or dead-lettered (cannot ever
+succeed: bad record, unknown type, a handler that kept failing) — and one offset commit follows.  A transient
+fault rolls the whole batch back; nothing is committed and the batch is read again after a backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from hearth.contracts import ContractError, Event, EventData, parse_event, spec_for
@@ -63,59 +65,76 @@ class Inbox:
         return sorted({self._uow.topic_of(t) for t in self._routes})
 
     async def handle(self, record: ConsumedRecord) -> Outcome:
+        return await self.handle_batch([record])
+
+    async def handle_batch(self, records: Sequence[ConsumedRecord]) -> Outcome:
+        """Settle every record in one transaction (applied, duplicate or dead-lettered) and return APPLIED, or
+        commit nothing and return RETRY after a backoff; the caller commits offsets only on APPLIED."""
+        started = asyncio.get_running_loop().time()
+        try:
+            settled = await self._settle(records)
+        except _RetryBatch as retry:
+            return await self._back_off(retry.cause)
+        except _RETRYABLE as exc:
+            metrics.HANDLER_ERRORS.labels(self._uow.service, "batch", "transient").inc()
+            return await self._back_off(exc)
+        self._next_delay = backoff_delays(cap=5.0)
+        elapsed = asyncio.get_running_loop().time() - started
+        for event_type, outcome in settled:
+            metrics.EVENTS_CONSUMED.labels(self._uow.service, event_type, outcome.value).inc()
+            metrics.HANDLER_LATENCY.labels(self._uow.service, event_type).observe(elapsed / len(settled))
+        return Outcome.APPLIED
+
+    async def _settle(self, records: Sequence[ConsumedRecord]) -> list[tuple[str, Outcome]]:
+        async with self._uow.pool.acquire() as conn, conn.transaction():
+            return [await self._settle_one(conn, record) for record in records]
+
+    async def _settle_one(self, conn: Connection, record: ConsumedRecord) -> tuple[str, Outcome]:
         try:
             event = parse_event(record.value or b"")
         except ContractError as exc:
-            return await self._dead_letter(record, DeadLetterReason("contract", str(exc)))
+            return "unreadable", await self._dead_letter(record, DeadLetterReason("contract", str(exc)))
         handler = self._routes.get(event.type)
         if handler is None:
-            return await self._dead_letter(record, DeadLetterReason("unhandled_type", f"no handler for {event.type}"))
+            reason = DeadLetterReason("unhandled_type", f"no handler for {event.type}")
+            return event.type, await self._dead_letter(record, reason)
         with bind_context(
             event_id=str(event.id),
             event_type=event.type,
             correlation_id=event.correlationid,
             trace_id=trace_id_of(event.traceparent),
         ):
-            return await self._apply(record, event, handler)
+            return event.type, await self._apply(conn, record, event, handler)
 
-    async def _apply(self, record: ConsumedRecord, event: Event[Any], handler: EventHandler) -> Outcome:
-        service = self._uow.service
-        started = asyncio.get_running_loop().time()
+    async def _apply(
+        self, conn: Connection, record: ConsumedRecord, event: Event[Any], handler: EventHandler
+    ) -> Outcome:
         context = EventContext(event.correlationid, causation_id=str(event.id), traceparent=event.traceparent)
-
-        async def apply(tx: Tx) -> bool:
-            if not await _record(tx.conn, self.consumer, event, record):
-                return False
-            await handler(event, tx)
-            return True
-
+        where = (record.topic, record.partition, record.offset)
         try:
-            applied = await self._uow.once(apply, context)
-        except TRANSIENT_DB_ERRORS as exc:
-            metrics.HANDLER_ERRORS.labels(service, event.type, "transient").inc()
-            return await self._back_off(exc)
+            async with conn.transaction():  # a savepoint: this event's effects or none of them
+                if not await _record(conn, self.consumer, event, record):
+                    return Outcome.DUPLICATE
+                tx = self._uow.tx(conn, context)
+                await handler(event, tx)
+                await tx.flush()
+        except _RETRYABLE:
+            raise
         except Exception as exc:
-            metrics.HANDLER_ERRORS.labels(service, event.type, "permanent").inc()
-            where = (record.topic, record.partition, record.offset)
+            metrics.HANDLER_ERRORS.labels(self._uow.service, event.type, "permanent").inc()
             attempts = self._failures.get(where, 0) + 1
             self._failures[where] = attempts
             log.exception("event_handler_failed", attempts=attempts)
             if attempts < self._max_attempts:
-                return await self._back_off(exc)
+                raise _RetryBatch(exc) from exc
             self._failures.pop(where, None)
             return await self._dead_letter(record, DeadLetterReason("handler_failed", f"{type(exc).__name__}: {exc}"))
-        self._failures.pop((record.topic, record.partition, record.offset), None)
-        self._next_delay = backoff_delays(cap=5.0)
-        outcome = Outcome.APPLIED if applied else Outcome.DUPLICATE
-        metrics.EVENTS_CONSUMED.labels(service, event.type, outcome.value).inc()
-        metrics.HANDLER_LATENCY.labels(service, event.type).observe(asyncio.get_running_loop().time() - started)
-        return outcome
+        self._failures.pop(where, None)
+        return Outcome.APPLIED
 
     async def _dead_letter(self, record: ConsumedRecord, reason: DeadLetterReason) -> Outcome:
-        try:
-            await self._dead_letters.send(record, reason)
-        except PublishError as exc:
-            return await self._back_off(exc)
+        """Publish before the batch commits; if the batch is then retried the letter may be published twice."""
+        await self._dead_letters.send(record, reason)
         log.error(
             "event_dead_lettered",
             reason=reason.code,
@@ -131,6 +150,17 @@ class Inbox:
         log.warning("event_retry", error=type(exc).__name__, retry_in=round(delay, 2))
         await asyncio.sleep(delay)
         return Outcome.RETRY
+
+
+class _RetryBatch(Exception):
+    """A handler failed but has attempts left: roll the batch back and read it again after a backoff."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+_RETRYABLE: tuple[type[Exception], ...] = (PublishError, *TRANSIENT_DB_ERRORS)
 
 
 async def _record(conn: Connection, consumer: str, event: Event[Any], record: ConsumedRecord) -> bool:

@@ -54,6 +54,9 @@ class KitSettings(KafkaSettings):
     outbox_retention_hours: float = Field(default=168, gt=0, description="How long sent outbox rows are kept")
     timer_poll_seconds: float = Field(default=0.5, gt=0, description="How often due timers are looked for")
     timer_batch_size: int = Field(default=100, ge=1, description="Timers fired per transaction")
+    consumer_batch_size: int = Field(
+        default=100, ge=1, description="Records settled per transaction and offset commit (1: one at a time)"
+    )
     consumer_max_attempts: int = Field(
         default=5, ge=1, description="Attempts of a failing handler before its record goes to the DLQ"
     )

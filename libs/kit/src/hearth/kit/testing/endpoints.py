@@ -22,9 +22,9 @@ class Infra:
     """
 
     kafka_bootstrap: str
-    pg_admin_dsn: str
+    pg_admin_dsn: str = field(repr=False)  # holds a password
     origin: Origin
-    service_dsns: Mapping[str, str] = field(default_factory=dict)
+    service_dsns: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def from_env() -> Infra | None:

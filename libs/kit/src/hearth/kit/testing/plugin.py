@@ -82,12 +82,14 @@ def infra() -> Iterator[Infra]:
 def _local_infra() -> Iterator[Infra]:
     script = _launcher()
     script.prune_private()
-    local = cast(LocalInfra, script.LocalInfra(script.DEFAULT_STATE_DIR))
+    state_dir = os.environ.get("HEARTH_STATE_DIR") or script.DEFAULT_STATE_DIR
+    local = cast(LocalInfra, script.LocalInfra(state_dir))
     try:
         local.attach()
         found = Infra(local.kafka_bootstrap, local.pg_admin_dsn, "local", local.service_dsns())
-    except script.InfraError as e:
-        pytest.fail(f"could not start the local Kafka and Postgres:\n{e}", pytrace=False)
+    except Exception as e:  # InfraError carries the log tail; anything else is named
+        detail = str(e) if isinstance(e, script.InfraError) else f"{type(e).__name__}: {e}"
+        pytest.fail(f"could not start the local Kafka and Postgres:\n{detail}", pytrace=False)
     try:
         yield found
     finally:
@@ -136,28 +138,38 @@ async def kafka_topics(infra: Infra) -> AsyncIterator[CreateTopics]:
 def _private_infra_shared() -> Iterator[LocalInfra]:
     script = _launcher()
     script.prune_private()
-    state_dir: Path = script.private_state_dir()
-    ports: set[int] = set()
-    while len(ports) < 3:
-        ports.add(script.free_port())
-    kafka_port, controller_port, pg_port = sorted(ports)
-    local = cast(LocalInfra, script.LocalInfra(state_dir, kafka_port, controller_port, pg_port))
-    state_dir.mkdir(parents=True)
-    (state_dir / "owner.pid").write_text(f"{os.getpid()}\n")
-    try:
-        local.up()
-    except script.InfraError as e:
-        with contextlib.suppress(Exception):
-            local.down()
-        shutil.rmtree(state_dir, ignore_errors=True)
-        pytest.fail(f"could not start a private Kafka and Postgres for fault tests:\n{e}", pytrace=False)
+    local = _start_private(script)
     try:
         yield local
     finally:
         try:
             local.down()
         finally:
+            shutil.rmtree(local.state_dir, ignore_errors=True)
+
+
+def _start_private(script: ModuleType, attempts: int = 3) -> LocalInfra:
+    """A new state folder on free ports, started; tried again on new ports if one was taken meanwhile."""
+    for attempt in range(1, attempts + 1):
+        state_dir: Path = script.private_state_dir()
+        ports: set[int] = set()
+        while len(ports) < 3:
+            ports.add(script.free_port())
+        local = cast(LocalInfra, script.LocalInfra(state_dir, *sorted(ports)))
+        state_dir.mkdir(parents=True)
+        (state_dir / "owner.pid").write_text(f"{os.getpid()}\n")  # lets `prune` clean up if we die
+        try:
+            local.up()
+            return local
+        except Exception as e:
+            with contextlib.suppress(Exception):
+                local.down()
             shutil.rmtree(state_dir, ignore_errors=True)
+            if attempt < attempts and "is taken by another process" in str(e):
+                continue
+            detail = str(e) if isinstance(e, script.InfraError) else f"{type(e).__name__}: {e}"
+            pytest.fail(f"could not start a private Kafka and Postgres for fault tests:\n{detail}", pytrace=False)
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ async def run_consumer(args: argparse.Namespace) -> None:
     dlq = KafkaPublisher(args.bootstrap)
     inbox = Inbox(uow, {spec_for(Screened).type: on_screened}, DeadLetters(dlq, SERVICE, topic_prefix=args.prefix))
     broker = make_broker(args.bootstrap)
-    attach_inbox(broker, inbox, group_id=args.group)
+    attach_inbox(broker, inbox, group_id=args.group, batch_size=args.batch)
     await broker.start()
     await stop.wait()
     await broker.stop()

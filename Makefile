@@ -4,8 +4,7 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 INFRA := $(PYTHON) deploy/local/infra.py
-MYPY_PATHS := contracts/src libs/kit/src services/screening/src services/fulfillment/src \
-              services/session/src services/followup/src
+MYPY_PATHS := $(wildcard contracts/src libs/*/src services/*/src)
 
 .PHONY: help up down status test lint demo bench schemas
 

@@ -168,7 +168,7 @@ async def test_private_infra_is_idempotent_and_keeps_data_across_restarts(
         ends = await consumer.end_offsets([TopicPartition(topic, 0), TopicPartition(topic, 1)])
     finally:
         await consumer.stop()
-    assert list(ends.values()) == [0, 1]
+    assert (ends[TopicPartition(topic, 0)], ends[TopicPartition(topic, 1)]) == (0, 1)
     conn = await asyncpg.connect(private_infra.pg_admin_dsn)
     try:
         assert await conn.fetchval("SELECT note FROM kept") == "before the restart"

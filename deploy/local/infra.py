@@ -567,7 +567,7 @@ class LocalInfra:
         shutil.copy(HERE / "pom.xml", work / "pom.xml")  # Maven runs outside the repository tree
         cmd = [mvn, "-q", "-B", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
                f"-Dmaven.repo.local={self.jar_cache / 'm2'}", f"-DoutputDirectory={fresh}"]  # fmt: skip
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=work)  # noqa: S603
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=work)
         if result.returncode != 0 or not any(fresh.glob("kafka_2.13-*.jar")):
             output = (result.stdout + result.stderr)[-4000:]
             raise InfraError(f"Maven could not resolve the Kafka jars (exit {result.returncode}):\n{output}")
@@ -608,11 +608,11 @@ class LocalInfra:
                     "-t",
                     _kafka_cluster_id(),
                 ]
-                formatted = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)  # noqa: S603
+                formatted = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
                 if formatted.returncode != 0:
                     raise InfraError(f"formatting Kafka's storage failed\n{log_tail(self.kafka_log)}")
                 self.timings["kafka_format"] = time.monotonic() - self._kafka_spawned_at
-            self._kafka_process = subprocess.Popen(  # noqa: S603
+            self._kafka_process = subprocess.Popen(
                 [*base, "kafka.Kafka", str(config)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -716,7 +716,7 @@ class LocalInfra:
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PGTZ": "UTC"}
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             argv, input=stdin, capture_output=True, text=True, check=False, cwd=self.pg_dir, env=env,
             timeout=self.timeout + 30,
         )  # fmt: skip
@@ -791,7 +791,11 @@ def prune_private(echo: Callable[[str], None] | None = _stderr) -> list[Path]:
             owner = int((folder / "owner.pid").read_text())
         except (OSError, ValueError):
             owner = 0
-        if owner and pid_alive(owner):
+        try:
+            being_created = not owner and time.time() - folder.stat().st_mtime < 120
+        except OSError:
+            continue  # gone already
+        if (owner and pid_alive(owner)) or being_created:
             continue
         with contextlib.suppress(InfraError, OSError):
             LocalInfra(folder, echo=echo).down()
@@ -845,7 +849,10 @@ def _run(command: str, infra: LocalInfra, *, if_unused: bool) -> int:
             print(status.line())
     elif command == "down":
         if if_unused:
-            print("Stopped." if infra.down_if_unused() else "Left running (in use, or started by `up`).")
+            if not (infra.kafka_pid() or infra.postgres_pid()):
+                print("Nothing was running.")
+            else:
+                print("Stopped." if infra.down_if_unused() else "Left running (in use, or started by `up`).")
             return 0
         infra.keep(False)
         if users := infra.users():

@@ -30,7 +30,7 @@ def run_service(
     if args.command == "migrate":
         configure_logging(definition.name, settings.log_level, json=settings.log_json)
         applied = asyncio.run(apply_migrations(definition, settings))
-        get_logger(__name__).info("migrations_applied", count=len(applied), names=[m.name for m in applied])
+        get_logger(__name__).info("migrations_applied", count=len(applied), migrations=[m.name for m in applied])
         return
     app = create_app(definition, settings)
     uvicorn.run(

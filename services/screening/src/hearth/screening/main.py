@@ -1,0 +1,30 @@
+"""The composition root: `hearth-screening serve` runs the service, `hearth-screening migrate` its migrations."""
+
+from __future__ import annotations
+
+from hearth.kit.runner import run_service
+from hearth.kit.service import ServiceDefinition
+
+from . import api, subscriptions
+from .settings import ScreeningSettings
+
+
+def define(settings: ScreeningSettings) -> ServiceDefinition:
+    return ServiceDefinition(
+        name="screening",
+        package="hearth.screening",
+        title="Screening service",
+        description="Intake, scoring and eligibility of the at-home treatment workflow, and the prescriber's"
+        " decision. Emits screened, approved, declined and approval-revoked.",
+        events=subscriptions.events(settings),
+        timers=subscriptions.timers(settings),
+        routers=(api.router(settings),),
+    )
+
+
+def main() -> None:
+    run_service(define, ScreeningSettings)
+
+
+if __name__ == "__main__":
+    main()

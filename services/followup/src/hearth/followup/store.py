@@ -1,0 +1,187 @@
+"""SQL on the service's own tables: patients, dosing sessions, mood measurements (items in store_items.py).
+
+`lock_*` reads a row FOR UPDATE, creating it first when missing, so concurrent triggers on one patient or
+session (an event and an HTTP command) serialise on it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hearth.kit.db import Connection
+
+from .domain.integration import DosingSession, Integration
+from .domain.mood import Baseline, Measurement
+from .domain.outcomes import PatientCourse, Score
+from .domain.patients import Patient
+
+Row = Any  # an asyncpg Record
+
+
+async def lock_patient(conn: Connection, patient_id: str) -> Patient:
+    await conn.execute("INSERT INTO followup_patients (patient_id) VALUES ($1) ON CONFLICT DO NOTHING", patient_id)
+    row = await conn.fetchrow("SELECT * FROM followup_patients WHERE patient_id = $1 FOR UPDATE", patient_id)
+    return _patient(row)
+
+
+async def find_patient(conn: Connection, patient_id: str) -> Patient | None:
+    row = await conn.fetchrow("SELECT * FROM followup_patients WHERE patient_id = $1", patient_id)
+    return _patient(row) if row is not None else None
+
+
+async def save_patient(conn: Connection, p: Patient) -> None:
+    b = p.baseline
+    await conn.execute(
+        "UPDATE followup_patients SET baseline_assessment_id = $2, baseline_phq9 = $3, baseline_gad7 = $4,"
+        " baseline_at = $5, first_session_at = $6, dose_review_due_at = $7, dose_review_emitted_at = $8"
+        " WHERE patient_id = $1",
+        p.patient_id,
+        b.assessment_id if b else None,
+        b.phq9 if b else None,
+        b.gad7 if b else None,
+        b.screened_at if b else None,
+        p.first_session_at,
+        p.dose_review_due_at,
+        p.dose_review_emitted_at,
+    )
+
+
+def _patient(row: Row) -> Patient:
+    baseline = None
+    if row["baseline_assessment_id"] is not None:
+        baseline = Baseline(
+            row["baseline_assessment_id"], row["baseline_phq9"], row["baseline_gad7"], row["baseline_at"]
+        )
+    return Patient(
+        row["patient_id"], baseline, row["first_session_at"], row["dose_review_due_at"], row["dose_review_emitted_at"]
+    )
+
+
+async def lock_session(conn: Connection, session_id: str, patient_id: str) -> DosingSession:
+    await conn.execute(
+        "INSERT INTO followup_sessions (session_id, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        session_id,
+        patient_id,
+    )
+    found = await find_session(conn, session_id, lock=True)
+    assert found is not None
+    return found
+
+
+async def find_session(conn: Connection, session_id: str, *, lock: bool = False) -> DosingSession | None:
+    sql = "SELECT * FROM followup_sessions WHERE session_id = $1" + (" FOR UPDATE" if lock else "")
+    row = await conn.fetchrow(sql, session_id)
+    return _session(row) if row is not None else None
+
+
+async def save_session(conn: Connection, s: DosingSession) -> None:
+    i = s.integration
+    await conn.execute(
+        "UPDATE followup_sessions SET session_number = $2, started_at = $3, ended_at = $4, window_opens_at = $5,"
+        " window_closes_at = $6, integration_status = $7, integration_id = $8, integration_booked_at = $9,"
+        " integration_done_at = $10, integration_scheduled_for = $11, integration_recorded_by = $12,"
+        " integration_notes = $13, due_emitted_at = $14, overdue_emitted_at = $15 WHERE session_id = $1",
+        s.session_id,
+        s.session_number,
+        s.started_at,
+        s.ended_at,
+        s.window_opens_at,
+        s.window_closes_at,
+        i.status,
+        i.integration_id,
+        i.booked_at,
+        i.done_at,
+        i.scheduled_for,
+        i.recorded_by,
+        i.notes,
+        s.due_emitted_at,
+        s.overdue_emitted_at,
+    )
+
+
+async def lock_timers(conn: Connection, keys: list[str]) -> None:
+    """Lock these timers' rows (if pending) before the session's: a timer firing meanwhile then either finishes
+    first or skips them, instead of the two transactions waiting on each other."""
+    await conn.execute("SELECT 1 FROM hearth_timers WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", keys)
+
+
+def _session(row: Row) -> DosingSession:
+    integration = Integration(
+        status=row["integration_status"],
+        integration_id=row["integration_id"],
+        booked_at=row["integration_booked_at"],
+        done_at=row["integration_done_at"],
+        scheduled_for=row["integration_scheduled_for"],
+        recorded_by=row["integration_recorded_by"],
+        notes=row["integration_notes"],
+    )
+    return DosingSession(
+        session_id=row["session_id"],
+        patient_id=row["patient_id"],
+        session_number=row["session_number"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        window_opens_at=row["window_opens_at"],
+        window_closes_at=row["window_closes_at"],
+        integration=integration,
+        due_emitted_at=row["due_emitted_at"],
+        overdue_emitted_at=row["overdue_emitted_at"],
+    )
+
+
+async def add_measurement(conn: Connection, m: Measurement, submitted_by: str) -> None:
+    await conn.execute(
+        "INSERT INTO followup_mood (measurement_id, patient_id, measured_at, phq9_answers, gad7_answers,"
+        " submitted_by) VALUES ($1, $2, $3, $4, $5, $6)",
+        m.measurement_id,
+        m.patient_id,
+        m.measured_at,
+        list(m.phq9_answers) if m.phq9_answers is not None else None,
+        list(m.gad7_answers) if m.gad7_answers is not None else None,
+        submitted_by,
+    )
+
+
+async def measurements(conn: Connection, patient_id: str) -> list[Measurement]:
+    rows = await conn.fetch(
+        "SELECT * FROM followup_mood WHERE patient_id = $1 ORDER BY measured_at, measurement_id", patient_id
+    )
+    return [_measurement(r) for r in rows]
+
+
+def _measurement(row: Row) -> Measurement:
+    phq9, gad7 = row["phq9_answers"], row["gad7_answers"]
+    return Measurement(
+        str(row["measurement_id"]),
+        row["patient_id"],
+        row["measured_at"],
+        tuple(phq9) if phq9 is not None else None,
+        tuple(gad7) if gad7 is not None else None,
+    )
+
+
+async def patient_courses(conn: Connection) -> list[PatientCourse]:
+    """Every tracked patient with what the outcome figures need (one pass over three tables)."""
+    scores: dict[str, list[Score]] = {}
+    for r in await conn.fetch("SELECT patient_id, measured_at, phq9_answers, gad7_answers FROM followup_mood"):
+        phq9, gad7 = r["phq9_answers"], r["gad7_answers"]
+        scores.setdefault(r["patient_id"], []).append(
+            Score(r["measured_at"], sum(phq9) if phq9 is not None else None, sum(gad7) if gad7 is not None else None)
+        )
+    rows = await conn.fetch(
+        "SELECT p.patient_id, p.baseline_phq9, p.baseline_gad7, p.first_session_at,"
+        " count(s.session_id) AS sessions, max(coalesce(s.started_at, s.ended_at)) AS last_session_at"
+        " FROM followup_patients p LEFT JOIN followup_sessions s ON s.patient_id = p.patient_id"
+        " GROUP BY p.patient_id"
+    )
+    return [
+        PatientCourse(
+            r["patient_id"],
+            r["baseline_phq9"],
+            r["baseline_gad7"],
+            r["first_session_at"],
+            int(r["sessions"]),
+            r["last_session_at"],
+            tuple(scores.get(r["patient_id"], ())),
+        )
+        for r in rows
+    ]

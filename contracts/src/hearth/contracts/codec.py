@@ -39,6 +39,8 @@ def build_event(
     with the id of the event or request being handled. Raises :class:`ContractError` if anything is invalid.
     """
     spec = spec_for(data)
+    # A payload made with model_copy(update=...) skipped validation: check it again before it can leave.
+    data = type(data)(**data.model_dump())
     return event_class(type(data))(
         specversion="1.0",
         id=id or str(uuid4()),

@@ -75,20 +75,27 @@ class ServiceUnderTest:
         where: Callable[[Event[D]], bool] | None = None,
         settle: float = 1.0,
     ) -> list[Event[D]]:
-        """Read the service's output topic until `count` distinct matching events arrived, then a little longer
-        (`settle`) to catch any extra one; returns every distinct matching event seen."""
-        found = await read_topic(self.bootstrap, self.topic(model), stop_after=count, timeout=timeout, settle=settle)
-        selected = [e for e in found if where is None or where(e)]
-        return selected
+        """Read the service's output topic until `count` distinct events matching `where` arrived, then a little
+        longer (`settle`) to catch any extra one; returns every distinct matching event seen."""
+        found = await read_topic(
+            self.bootstrap, self.topic(model), stop_after=count, timeout=timeout, settle=settle, where=where
+        )
+        return found
 
     async def db(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.dsn)
 
 
 async def read_topic(
-    bootstrap: str, topic: str, *, stop_after: int, timeout: float = 30.0, settle: float = 1.0
+    bootstrap: str,
+    topic: str,
+    *,
+    stop_after: int,
+    timeout: float = 30.0,
+    settle: float = 1.0,
+    where: Callable[[Any], bool] | None = None,
 ) -> list[Event[Any]]:
-    """Distinct events on a topic from the beginning (deduplicated by id, in arrival order)."""
+    """Distinct events on a topic from the beginning matching `where` (deduplicated by id, in arrival order)."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -105,13 +112,15 @@ async def read_topic(
             for records in (await consumer.getmany(timeout_ms=300)).values():
                 for r in records:
                     event = parse_event(r.value)
-                    seen.setdefault(str(event.id), event)
+                    if where is None or where(event):
+                        seen.setdefault(str(event.id), event)
         settle_until = loop.time() + settle
         while loop.time() < settle_until:
             for records in (await consumer.getmany(timeout_ms=200)).values():
                 for r in records:
                     event = parse_event(r.value)
-                    seen.setdefault(str(event.id), event)
+                    if where is None or where(event):
+                        seen.setdefault(str(event.id), event)
     finally:
         await consumer.stop()
     return list(seen.values())

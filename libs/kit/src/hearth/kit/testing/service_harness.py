@@ -135,16 +135,16 @@ async def prepare(
 ) -> tuple[S, ServiceDefinition, str]:
     """A fresh database with the service's migrations, its topics, and settings pointing at both."""
     dsn = await postgres.create_database(infra.pg_admin_dsn)
-    settings = settings_type(
-        database_url=dsn,
-        kafka_bootstrap=infra.kafka_bootstrap,
-        topic_prefix=prefix,
-        jwt_secret=JWT_SECRET,
-        outbox_sweep_seconds=0.2,
-        timer_poll_seconds=0.1,
-        log_level="WARNING",
-        **dict(overrides or {}),
-    )
+    defaults: dict[str, Any] = {
+        "database_url": dsn,
+        "kafka_bootstrap": infra.kafka_bootstrap,
+        "topic_prefix": prefix,
+        "jwt_secret": JWT_SECRET,
+        "outbox_sweep_seconds": 0.2,
+        "timer_poll_seconds": 0.1,
+        "log_level": "WARNING",
+    }
+    settings = settings_type(**(defaults | dict(overrides or {})))
     definition = define(settings)
     await apply_migrations(definition, settings)
     await ensure_topics(infra.kafka_bootstrap, catalog_topics(prefix), partitions=3)

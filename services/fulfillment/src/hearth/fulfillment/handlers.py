@@ -1,0 +1,151 @@
+"""What happens when something arrives — an event, or a command over HTTP: load → domain → save, audit, emit.
+
+Every change the domain reports is appended to the hash-chained audit log in the same transaction, with its
+actor: `event:<event type>` for events, `<role>:<subject>` for HTTP callers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from hearth.contracts import ApprovalRevoked, Approved, Event, SessionStarted
+from hearth.kit import audit
+from hearth.kit.logging import redact_values
+from hearth.kit.tx import Tx
+
+from . import domain, store, vault
+from .crypto import MasterKey
+from .model import Order, Policy, Result
+from .views import ErasureView, OrderView, ShippingDetailsReceipt
+
+
+class OrderNotFound(LookupError):
+    pass
+
+
+async def on_approved(event: Event[Approved], tx: Tx, *, policy: Policy) -> None:
+    approval = event.data
+    await store.lock_approval(tx.conn, approval.approval_id)
+    if await store.load_by_approval(tx.conn, approval.approval_id) is not None:
+        return  # one order per approval, however often the approval arrives
+    result = domain.open_order(
+        f"ord-{uuid.uuid4().hex}",
+        approval,
+        event.subject,
+        now=tx.now,
+        policy=policy,
+        doses_used=await store.doses_used(tx.conn, approval.approval_id),
+        revoked_for=await store.revocation_reason(tx.conn, approval.approval_id),
+    )
+    await _commit(tx, result, _by(event), event_id=str(event.id))
+
+
+async def on_approval_revoked(event: Event[ApprovalRevoked], tx: Tx) -> None:
+    revoked = event.data
+    await store.lock_approval(tx.conn, revoked.approval_id)
+    await store.record_revocation(
+        tx.conn, revoked.approval_id, revoked.prescriber_id, revoked.reason.value, event.time, str(event.id)
+    )
+    order = await store.load_by_approval(tx.conn, revoked.approval_id)
+    if order is not None:  # otherwise the tombstone cancels the order when its approval arrives
+        await _commit(tx, domain.revoke(order, revoked.reason.value, tx.now), _by(event), event_id=str(event.id))
+
+
+async def on_session_started(event: Event[SessionStarted], tx: Tx, *, policy: Policy) -> None:
+    session = event.data
+    await store.lock_approval(tx.conn, session.approval_id)
+    await store.record_dose_use(tx.conn, session.session_id, session.approval_id, event.subject, session.started_at)
+    order = await store.load_by_approval(tx.conn, session.approval_id)
+    if order is not None:  # otherwise counted when the approval arrives
+        used = await store.doses_used(tx.conn, session.approval_id)
+        result = domain.use_doses(order, used, now=tx.now, policy=policy)
+        await _commit(tx, result, _by(event), event_id=str(event.id))
+
+
+async def move_box(tx: Tx, order_id: str, actor: str, step: Callable[..., Result], **kwargs: Any) -> OrderView:
+    """A pharmacy or carrier step on one box (`step` is domain.pack, deliver, mark_returned or mark_lost)."""
+    order = await _load(tx, order_id)
+    return await _commit(tx, step(order, now=tx.now, **kwargs), actor)
+
+
+async def ship_box(tx: Tx, order_id: str, box_number: int, carrier: str, tracking_number: str, actor: str) -> OrderView:
+    order = await _load(tx, order_id)
+    result = domain.ship(
+        order,
+        box_number,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        destination=await vault.destination(tx.conn, order_id),
+        now=tx.now,
+    )
+    return await _commit(tx, result, actor)
+
+
+async def resolve_flag(tx: Tx, order_id: str, flag: str, actor: str, policy: Policy) -> OrderView:
+    order = await _load(tx, order_id)
+    return await _commit(tx, domain.resolve_flag(order, flag, now=tx.now, policy=policy), actor)
+
+
+async def give_shipping_details(
+    tx: Tx, order_id: str, details: vault.ShippingDetails, actor: str, master: MasterKey, patient: str | None
+) -> ShippingDetailsReceipt:
+    """`patient`: when a patient gives them, only for an order of their own."""
+    with redact_values(*details.values()):
+        order = await _load(tx, order_id)
+        if patient is not None and patient != order.patient_id:
+            raise OrderNotFound(order_id)
+        domain.accept_destination(order, details.state)
+        key_id = await vault.put(tx.conn, master, order_id, order.patient_id, details, tx.now)
+        await audit.append(
+            tx.conn,
+            at=tx.now,
+            actor=actor,
+            action="shipping_details_recorded",
+            entity=f"order:{order_id}",
+            details={"ship_to_state": details.state, "key_id": str(key_id)},
+        )
+    return ShippingDetailsReceipt(order_id=order_id, status="provided", ship_to_state=details.state, updated_at=tx.now)
+
+
+async def erase_personal_data(tx: Tx, patient_id: str, actor: str) -> ErasureView:
+    destroyed = await vault.shred(tx.conn, patient_id, tx.now)
+    await audit.append(
+        tx.conn,
+        at=tx.now,
+        actor=actor,
+        action="personal_data_erased",
+        entity=f"patient:{patient_id}",
+        details={"keys_destroyed": destroyed},
+    )
+    return ErasureView(patient_id=patient_id, keys_destroyed=destroyed, erased_at=tx.now)
+
+
+async def _load(tx: Tx, order_id: str) -> Order:
+    order = await store.load(tx.conn, order_id, lock=True)
+    if order is None:
+        raise OrderNotFound(order_id)
+    return order
+
+
+async def _commit(tx: Tx, result: Result, actor: str, **context: Any) -> OrderView:
+    order = result.order
+    if result.changes:
+        await store.save(tx.conn, order, tx.now)
+    for change in result.changes:
+        await audit.append(
+            tx.conn,
+            at=tx.now,
+            actor=actor,
+            action=change.action,
+            entity=f"order:{order.order_id}",
+            details={**change.details, **context},
+        )
+        if change.event is not None:
+            tx.emit(change.event, subject=order.patient_id)
+    return OrderView.of(order, await vault.destination(tx.conn, order.order_id))
+
+
+def _by(event: Event[Any]) -> str:
+    return f"event:{event.type}"

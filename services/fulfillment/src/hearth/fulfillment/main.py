@@ -1,0 +1,37 @@
+"""The composition root: the service built from its settings (`hearth-fulfillment serve|migrate`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hearth.kit.runner import run_service
+from hearth.kit.service import ServiceDefinition
+
+from . import api, api_personal, subscriptions
+from .crypto import MasterKey
+from .model import Policy
+from .settings import FulfillmentSettings
+
+
+def define(settings: FulfillmentSettings) -> ServiceDefinition:
+    policy = Policy(
+        box_size=settings.box_size,
+        next_box_threshold=settings.next_box_threshold,
+        clock_skew=timedelta(seconds=settings.carrier_clock_skew_seconds),
+    )
+    return ServiceDefinition(
+        name="fulfillment",
+        package="hearth.fulfillment",
+        title="Fulfillment service",
+        description="Pharmacy orders from approvals, the treatment boxes and their shipping (Schedule III).",
+        events=subscriptions.events(policy),
+        routers=(api.router(policy), api_personal.router(MasterKey(settings.master_key_bytes()))),
+    )
+
+
+def main() -> None:
+    run_service(define, FulfillmentSettings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""SQL on the service's own tables: orders and their boxes, revocation tombstones, dose uses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from hearth.kit.db import Connection
+
+from .model import Box, Order
+
+_ORDER_COLUMNS = (
+    "order_id", "approval_id", "patient_id", "plan", "dose_count", "patient_state", "prescriber_license_state",
+    "created_at", "doses_used", "revoked_at", "revocation_reason", "cancelled_at", "cancel_reason", "flags",
+)  # fmt: skip
+_CHANGING = ("doses_used", "revoked_at", "revocation_reason", "cancelled_at", "cancel_reason", "flags", "status")
+_BOX_COLUMNS = (
+    "number", "doses", "state", "carrier", "tracking_number", "ship_to_state", "created_at", "packed_at",
+    "shipped_at", "delivered_at", "returned_at", "lost_at", "cancelled_at",
+)  # fmt: skip
+
+
+async def lock_approval(conn: Connection, approval_id: str) -> None:
+    """Serialises everything done for one approval (its approval, revocation and sessions arrive on different
+    topics, possibly at different replicas), until the transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('fulfillment.approval:' || $1, 0))", approval_id)
+
+
+async def load(conn: Connection, order_id: str, *, lock: bool = False) -> Order | None:
+    row = await conn.fetchrow("SELECT * FROM orders WHERE order_id = $1" + (" FOR UPDATE" if lock else ""), order_id)
+    return None if row is None else await _with_boxes(conn, row)
+
+
+async def load_by_approval(conn: Connection, approval_id: str) -> Order | None:
+    row = await conn.fetchrow("SELECT * FROM orders WHERE approval_id = $1 FOR UPDATE", approval_id)
+    return None if row is None else await _with_boxes(conn, row)
+
+
+async def save(conn: Connection, order: Order, now: datetime) -> None:
+    """Inserts or updates the order and its boxes. A second order for one approval violates a unique key."""
+    values = [getattr(order, c) for c in _ORDER_COLUMNS]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_CHANGING, "updated_at"))
+    await conn.execute(
+        f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}, status, updated_at)"
+        f" VALUES ({', '.join(f'${i}' for i in range(1, len(values) + 3))})"
+        f" ON CONFLICT (order_id) DO UPDATE SET {updates}",
+        *[list(v) if isinstance(v, tuple) else v for v in values],
+        order.status,
+        now,
+    )
+    box_columns = ("order_id", "box_number", *_BOX_COLUMNS[1:])
+    box_updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _BOX_COLUMNS if c not in ("number", "doses", "created_at"))
+    await conn.executemany(
+        f"INSERT INTO order_boxes ({', '.join(box_columns)})"
+        f" VALUES ({', '.join(f'${i}' for i in range(1, len(box_columns) + 1))})"
+        f" ON CONFLICT (order_id, box_number) DO UPDATE SET {box_updates}",
+        [(order.order_id, *(getattr(b, c) for c in _BOX_COLUMNS)) for b in order.boxes],
+    )
+
+
+async def find(
+    conn: Connection,
+    *,
+    patient_id: str | None,
+    flagged: bool | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[Order]:
+    rows = await conn.fetch(
+        "SELECT * FROM orders WHERE ($1::text IS NULL OR patient_id = $1)"
+        " AND ($2::boolean IS NULL OR (cardinality(flags) > 0) = $2) AND ($3::text IS NULL OR status = $3)"
+        " ORDER BY created_at, order_id LIMIT $4 OFFSET $5",
+        patient_id,
+        flagged,
+        status,
+        limit,
+        offset,
+    )
+    boxes = await _boxes(conn, [r["order_id"] for r in rows])
+    return [_order(r, boxes.get(r["order_id"], ())) for r in rows]
+
+
+async def record_revocation(
+    conn: Connection, approval_id: str, prescriber_id: str, reason: str, at: datetime, event_id: str
+) -> None:
+    """The tombstone: kept whether or not the approval has arrived; the first revocation wins."""
+    await conn.execute(
+        "INSERT INTO revocations (approval_id, prescriber_id, reason, revoked_at, event_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (approval_id) DO NOTHING",
+        approval_id,
+        prescriber_id,
+        reason,
+        at,
+        event_id,
+    )
+
+
+async def revocation_reason(conn: Connection, approval_id: str) -> str | None:
+    reason: str | None = await conn.fetchval("SELECT reason FROM revocations WHERE approval_id = $1", approval_id)
+    return reason
+
+
+async def record_dose_use(
+    conn: Connection, session_id: str, approval_id: str, patient_id: str, started_at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO dose_uses (session_id, approval_id, patient_id, started_at) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (session_id) DO NOTHING",
+        session_id,
+        approval_id,
+        patient_id,
+        started_at,
+    )
+
+
+async def doses_used(conn: Connection, approval_id: str) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM dose_uses WHERE approval_id = $1", approval_id))
+
+
+async def _with_boxes(conn: Connection, row: asyncpg.Record) -> Order:
+    return _order(row, (await _boxes(conn, [row["order_id"]])).get(row["order_id"], ()))
+
+
+async def _boxes(conn: Connection, order_ids: Sequence[str]) -> dict[str, tuple[Box, ...]]:
+    rows = await conn.fetch(
+        "SELECT * FROM order_boxes WHERE order_id = ANY($1::text[]) ORDER BY order_id, box_number", list(order_ids)
+    )
+    found: dict[str, list[Box]] = {}
+    for r in rows:
+        values = {c: r["box_number" if c == "number" else c] for c in _BOX_COLUMNS}
+        found.setdefault(r["order_id"], []).append(Box(**values))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _order(row: asyncpg.Record, boxes: tuple[Box, ...]) -> Order:
+    values = {c: row[c] for c in _ORDER_COLUMNS} | {"flags": tuple(row["flags"])}
+    return Order(**values, boxes=boxes)

@@ -1,0 +1,20 @@
+"""What the service consumes, as a table: event type → handler (the catalog names fulfillment as consumer of
+each). It owns no timers."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from hearth.contracts import ApprovalRevoked, Approved, SessionStarted
+from hearth.kit.inbox import EventHandler, event_routes
+
+from . import handlers
+from .model import Policy
+
+
+def events(policy: Policy) -> dict[str, EventHandler]:
+    return event_routes(
+        (Approved, partial(handlers.on_approved, policy=policy)),
+        (ApprovalRevoked, handlers.on_approval_revoked),
+        (SessionStarted, partial(handlers.on_session_started, policy=policy)),
+    )

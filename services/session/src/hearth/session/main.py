@@ -1,0 +1,35 @@
+"""The composition root: the session service built from its settings.
+
+`hearth-session migrate` applies the migrations; `hearth-session serve` runs the HTTP API, the Kafka
+subscriber, the outbox relay and the timer poller in one process.
+"""
+
+from __future__ import annotations
+
+from hearth.kit.runner import run_service
+from hearth.kit.service import ServiceDefinition
+
+from . import api, subscriptions
+from .settings import SessionSettings
+
+
+def define(settings: SessionSettings) -> ServiceDefinition:
+    rules = settings.rules()
+    return ServiceDefinition(
+        name="session",
+        package="hearth.session",
+        title="Session service",
+        description="Gated start of at-home dosing sessions, scheduled clinician check-ins, misses and "
+        "their escalation, closing, adverse events.",
+        events=subscriptions.events(),
+        timers=subscriptions.timers(rules),
+        routers=(api.router(rules),),
+    )
+
+
+def main() -> None:
+    run_service(define, SessionSettings)
+
+
+if __name__ == "__main__":
+    main()

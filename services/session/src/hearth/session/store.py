@@ -1,0 +1,180 @@
+"""SQL on the service's own tables: the patient view, sessions and their check-ins, adverse events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from hearth.contracts import AdverseEventReported
+from hearth.kit.db import Connection
+
+from .domain import Approval, Box, PastSession, Patient, StartRequest
+from .schedule import CheckIn, Session
+
+
+async def load_patient(conn: Connection, patient_id: str, *, lock: bool = True) -> Patient:
+    """The patient's view; with `lock`, its row is created if new and locked until the transaction ends, so
+    two starts (or a start and an event) for one patient run one after the other."""
+    if lock:
+        await conn.execute("INSERT INTO session_patients (patient_id) VALUES ($1) ON CONFLICT DO NOTHING", patient_id)
+        await conn.execute("SELECT 1 FROM session_patients WHERE patient_id = $1 FOR UPDATE", patient_id)
+    approvals = await conn.fetch(
+        "SELECT approval_id, plan, dose_count, starting_dose_mg, approved_at, revoked_at, dose_mg"
+        " FROM session_approvals WHERE patient_id = $1 ORDER BY approval_id",
+        patient_id,
+    )
+    boxes = await conn.fetch(
+        "SELECT approval_id, order_id, box_number, doses_in_box, shipped, delivered_at FROM session_boxes"
+        " WHERE patient_id = $1 ORDER BY order_id, box_number",
+        patient_id,
+    )
+    sessions = await conn.fetch(
+        "SELECT session_id, approval_id, started_at, status = 'in_progress' AS in_progress FROM sessions"
+        " WHERE patient_id = $1 ORDER BY started_at, session_id",
+        patient_id,
+    )
+    return Patient(
+        patient_id,
+        approvals=tuple(Approval(**dict(r)) for r in approvals),
+        boxes=tuple(Box(**dict(r)) for r in boxes),
+        sessions=tuple(PastSession(**dict(r)) for r in sessions),
+    )
+
+
+async def patient_exists(conn: Connection, patient_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM session_patients WHERE patient_id = $1", patient_id))
+
+
+async def save_patient(conn: Connection, patient: Patient) -> None:
+    await conn.executemany(
+        "INSERT INTO session_approvals (patient_id, approval_id, plan, dose_count, starting_dose_mg,"
+        " approved_at, revoked_at, dose_mg) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (patient_id, approval_id) DO UPDATE SET plan = excluded.plan,"
+        " dose_count = excluded.dose_count, starting_dose_mg = excluded.starting_dose_mg,"
+        " approved_at = excluded.approved_at, revoked_at = excluded.revoked_at, dose_mg = excluded.dose_mg",
+        [
+            (
+                patient.patient_id,
+                a.approval_id,
+                a.plan,
+                a.dose_count,
+                a.starting_dose_mg,
+                a.approved_at,
+                a.revoked_at,
+                a.dose_mg,
+            )
+            for a in patient.approvals
+        ],
+    )
+    await conn.executemany(
+        "INSERT INTO session_boxes (patient_id, order_id, box_number, approval_id, doses_in_box, shipped,"
+        " delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (patient_id, order_id, box_number) DO UPDATE SET shipped = excluded.shipped,"
+        " delivered_at = excluded.delivered_at",
+        [
+            (patient.patient_id, b.order_id, b.box_number, b.approval_id, b.doses_in_box, b.shipped, b.delivered_at)
+            for b in patient.boxes
+        ],
+    )
+
+
+async def insert_session(conn: Connection, session: Session, request: StartRequest, started_by: str) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (session_id, patient_id, approval_id, session_number, dose_mg, dose_finding,"
+        " started_at, started_by, bp_systolic, bp_diastolic, bp_taken_at, support_person_present, status)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        session.session_id,
+        session.patient_id,
+        session.approval_id,
+        session.session_number,
+        session.dose_mg,
+        session.dose_finding,
+        session.started_at,
+        started_by,
+        request.systolic,
+        request.diastolic,
+        request.taken_at,
+        request.support_person_present,
+        session.status,
+    )
+    await conn.executemany(
+        "INSERT INTO session_check_ins (session_id, check_in_index, due_at, status) VALUES ($1, $2, $3, $4)",
+        [(session.session_id, c.index, c.due_at, c.status) for c in session.check_ins],
+    )
+
+
+async def load_session(conn: Connection, session_id: str, *, lock: bool = True) -> Session | None:
+    row = await conn.fetchrow(
+        "SELECT session_id, patient_id, approval_id, session_number, dose_mg, dose_finding, started_at,"
+        " consecutive_misses, status, ended_at, closed_by FROM sessions WHERE session_id = $1"
+        + (" FOR UPDATE" if lock else ""),
+        session_id,
+    )
+    if row is None:
+        return None
+    check_ins = await conn.fetch(
+        "SELECT check_in_index AS index, due_at, status, recorded_at, missed_at FROM session_check_ins"
+        " WHERE session_id = $1 ORDER BY check_in_index",
+        session_id,
+    )
+    return Session(**dict(row), check_ins=tuple(CheckIn(**dict(c)) for c in check_ins))
+
+
+async def save_session(conn: Connection, session: Session) -> None:
+    await conn.execute(
+        "UPDATE sessions SET consecutive_misses = $2, status = $3, ended_at = $4, closed_by = $5 WHERE session_id = $1",
+        session.session_id,
+        session.consecutive_misses,
+        session.status,
+        session.ended_at,
+        session.closed_by,
+    )
+    await conn.executemany(
+        "UPDATE session_check_ins SET status = $3, recorded_at = $4, missed_at = $5"
+        " WHERE session_id = $1 AND check_in_index = $2",
+        [(session.session_id, c.index, c.status, c.recorded_at, c.missed_at) for c in session.check_ins],
+    )
+
+
+async def save_check_in_record(
+    conn: Connection, session_id: str, index: int, *, by: str, vitals: dict[str, Any] | None, notes: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE session_check_ins SET recorded_by = $3, vitals = $4::jsonb, notes = $5"
+        " WHERE session_id = $1 AND check_in_index = $2",
+        session_id,
+        index,
+        by,
+        orjson.dumps(vitals).decode() if vitals is not None else None,
+        notes,
+    )
+
+
+async def check_in_records(conn: Connection, session_id: str) -> dict[int, dict[str, Any]]:
+    """What clinicians recorded at each check-in: vitals and notes, by check-in index."""
+    rows = await conn.fetch(
+        "SELECT check_in_index, vitals, notes FROM session_check_ins WHERE session_id = $1", session_id
+    )
+    return {
+        r["check_in_index"]: {"vitals": orjson.loads(r["vitals"]) if r["vitals"] else None, "notes": r["notes"]}
+        for r in rows
+    }
+
+
+async def insert_adverse_event(
+    conn: Connection, reported: AdverseEventReported, *, reported_at: datetime, reported_by: str, notes: str | None
+) -> None:
+    await conn.execute(
+        "INSERT INTO session_adverse_events (adverse_event_id, session_id, kind, severity, occurred_at,"
+        " reported_at, reported_by, notes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        reported.adverse_event_id,
+        reported.session_id,
+        reported.kind,
+        reported.severity,
+        reported.occurred_at,
+        reported_at,
+        reported_by,
+        notes,
+    )

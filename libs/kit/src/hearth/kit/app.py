@@ -101,7 +101,10 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
             DeadLetters(dlq_publisher, definition.name, topic_prefix=settings.topic_prefix),
             max_attempts=settings.consumer_max_attempts,
         )
-        attach_inbox(broker, inbox, group_id=definition.name, batch_size=settings.consumer_batch_size)
+        # The group carries the topic prefix too: environments sharing a cluster never rebalance each other.
+        attach_inbox(
+            broker, inbox, group_id=settings.topic_prefix + definition.name, batch_size=settings.consumer_batch_size
+        )
         app.state.runtime = Runtime(settings, pool, uow, broker, relay, clock)
         app.state.migrations = all_migrations(definition)
         stop = asyncio.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +49,14 @@ async def cancel(conn: Connection, key: str) -> bool:
 async def cancel_prefix(conn: Connection, prefix: str) -> int:
     deleted = await conn.fetch("DELETE FROM hearth_timers WHERE starts_with(key, $1) RETURNING 1", prefix)
     return len(deleted)
+
+
+async def lock_prefixes(conn: Connection, prefixes: Sequence[str]) -> None:
+    await conn.execute(
+        "SELECT 1 FROM hearth_timers WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) p WHERE starts_with(key, p))"
+        " ORDER BY key FOR UPDATE",
+        list(prefixes),
+    )
 
 
 async def claim_due(conn: Connection, now: datetime, limit: int) -> list[DueTimer]:

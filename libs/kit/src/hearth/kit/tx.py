@@ -64,6 +64,12 @@ class Tx:
         """Cancel every timer whose key starts with `prefix` (e.g. all check-ins of one session)."""
         self._pending.append(("cancel_prefix", prefix))
 
+    async def lock_timers(self, *prefixes: str) -> None:
+        """Lock the timers whose keys start with any of `prefixes` (a full key is its own prefix) BEFORE the
+        trigger locks its own rows — the order the poller takes them in (timer, then state) — so a command that
+        will cancel a timer waits for one that is firing instead of deadlocking with it."""
+        await timers.lock_prefixes(self.conn, prefixes)
+
     @property
     def emitted(self) -> list[Event[Any]]:
         return [item for op, item in self._pending if op == "emit"]

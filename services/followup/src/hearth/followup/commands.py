@@ -23,7 +23,7 @@ class NotFound(Exception):
 async def record_integration(session_id: str, command: IntegrationCommand, tx: Tx) -> IntegrationView:
     """Booking cancels the reminder at the window's opening; a done integration also the overdue check."""
     keys = [IntegrationWindowOpens.key(session_id), IntegrationWindowCloses.key(session_id)]
-    await store.lock_timers(tx.conn, keys)  # timer before session, the order the timer poller takes them in
+    await tx.lock_timers(*keys)
     session = await store.find_session(tx.conn, session_id, lock=True)
     if session is None:
         raise NotFound("session", session_id)

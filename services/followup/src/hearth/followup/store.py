@@ -98,12 +98,6 @@ async def save_session(conn: Connection, s: DosingSession) -> None:
     )
 
 
-async def lock_timers(conn: Connection, keys: list[str]) -> None:
-    """Lock these timers' rows (if pending) before the session's: a timer firing meanwhile then either finishes
-    first or skips them, instead of the two transactions waiting on each other."""
-    await conn.execute("SELECT 1 FROM hearth_timers WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", keys)
-
-
 def _session(row: Row) -> DosingSession:
     integration = Integration(
         status=row["integration_status"],

@@ -150,6 +150,7 @@ async def record_check_in(
     notes: str | None,
     actor: str,
 ) -> Session:
+    await tx.lock_timers(timers_of(session_id))
     session = await _session(tx, session_id)
     session = schedule.record(session, index, now=tx.now, early_window=rules.check_in_grace)
     await store.save_session(tx.conn, session)
@@ -159,6 +160,7 @@ async def record_check_in(
 
 
 async def close_session(tx: Tx, rules: Rules, *, session_id: str, actor: str) -> Session:
+    await tx.lock_timers(timers_of(session_id))
     session = await _close(tx, await _session(tx, session_id), "clinician", rules)
     await _audit(tx, actor, "session.closed", session_id)
     return session

@@ -164,10 +164,13 @@ async def running_service(
     """The service in this process: HTTP through httpx's ASGI transport, its real consumer, relay and poller."""
     settings, definition, dsn = await prepare(define, settings_type, infra, prefix, overrides)
     app = create_app(definition, settings, clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-            yield ServiceUnderTest(definition, settings, dsn, prefix, infra.kafka_bootstrap, client)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+                yield ServiceUnderTest(definition, settings, dsn, prefix, infra.kafka_bootstrap, client)
+    finally:
+        await postgres.drop_database(infra.pg_admin_dsn, dsn)
 
 
 def free_port() -> int:
@@ -221,11 +224,12 @@ class ServiceProcess:
 def service_env(settings: KitSettings) -> dict[str, str]:
     """The HEARTH_* environment that reproduces `settings` in a child process."""
     env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None or name in ("http_host", "http_port"):  # each process picks its own port
             continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
+        secret = getattr(settings, name)
+        if hasattr(secret, "get_secret_value"):
+            value = secret.get_secret_value()
         if isinstance(value, list | tuple | set | frozenset | dict):
             import json
 

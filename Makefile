@@ -31,11 +31,12 @@ lint:  ## ruff check, ruff format --check, mypy
 	uv run ruff format --check .
 	uv run mypy $(MYPY_PATHS)
 
-demo:  ## run the whole system through a care journey
-	@echo "make demo: the journey simulator is not built yet" >&2; exit 1
+demo:  ## run the whole system: local Kafka + Postgres, the four services, 200 synthetic patients
+	uv sync --frozen
+	uv run hearth-demo $(DEMO_ARGS)
 
-bench:  ## print throughput and latency figures
-	@echo "make bench: the benchmarks are not built yet" >&2; exit 1
+bench:  ## throughput, latency, memory vs the machine's limits; writes bench/RESULTS.md (BENCH_ARGS=--quick)
+	uv run python bench/run.py $(BENCH_ARGS)
 
 schemas:  ## regenerate the JSON Schemas and the AsyncAPI document from the contracts
 	uv run python -m hearth.contracts.generate

@@ -35,8 +35,7 @@ async def deployment(infra: Infra, unique_name: UniqueName) -> AsyncIterator[tup
     client the test points at a process."""
     prefix = unique_name("session") + "."
     settings, definition, dsn = await prepare(define, SessionSettings, infra, prefix, overrides=TIMINGS)
-    env = service_env(settings)
-    env.pop("HEARTH_HTTP_PORT")  # each process picks a free port
+    env = service_env(settings)  # without HEARTH_HTTP_PORT: each process picks a free port
     async with httpx.AsyncClient(timeout=10) as client:
         yield ServiceUnderTest(definition, settings, dsn, prefix, infra.kafka_bootstrap, client), env
     await postgres.drop_database(infra.pg_admin_dsn, dsn)

@@ -42,8 +42,12 @@ class EventCounter:
 
     async def _run(self) -> None:
         consumer = AIOKafkaConsumer(
-            *self._topics, bootstrap_servers=self._bootstrap, auto_offset_reset="earliest",
-            enable_auto_commit=False, group_id=None, **self._client,
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+            **self._client,
         )
         await consumer.start()
         try:

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rich.console import Group
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .event_counter import EventCounter
@@ -69,7 +69,7 @@ def simulator_table(tally: Tally) -> Table:
     return table
 
 
-def make_progress(total: int) -> tuple[Progress, int]:
+def make_progress(total: int) -> tuple[Progress, TaskID]:
     progress = Progress(
         TextColumn("[bold]patients"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False
     )

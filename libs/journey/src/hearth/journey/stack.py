@@ -39,7 +39,10 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         return subprocess.Popen(  # noqa: S603 - our own module
             [sys.executable, "-m", f"hearth.{self.name}.main", command],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property

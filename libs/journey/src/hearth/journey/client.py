@@ -1,0 +1,98 @@
+"""The simulator's HTTP client: one per run, tokens minted per role and caller, retries that are safe because
+every command carries an Idempotency-Key."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+
+from hearth.kit.auth import AuthSettings, Role, mint_token
+
+
+class Refused(Exception):
+    """A 4xx the simulator did not expect."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class Api:
+    def __init__(self, urls: dict[str, str], jwt_secret: str, *, timeout: float = 10.0) -> None:
+        self._urls = urls
+        self._auth = AuthSettings(jwt_secret=jwt_secret)
+        self._tokens: dict[tuple[Role, str], str] = {}
+        self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=100))
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def _headers(self, role: Role, subject: str) -> dict[str, str]:
+        token = self._tokens.get((role, subject))
+        if token is None:
+            token = self._tokens[(role, subject)] = mint_token(self._auth, subject, role, ttl_seconds=86_400)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def post(
+        self,
+        service: str,
+        path: str,
+        body: dict[str, Any] | None,
+        *,
+        role: Role,
+        subject: str,
+        accept: tuple[int, ...] = (200, 201),
+    ) -> httpx.Response:
+        """POST with an Idempotency-Key, retried on connection errors and 5xx (a service may be restarting)."""
+        headers = self._headers(role, subject) | {"Idempotency-Key": str(uuid.uuid4())}
+        return await self._send("POST", service, path, body, headers, accept)
+
+    async def get(
+        self,
+        service: str,
+        path: str,
+        *,
+        role: Role,
+        subject: str = "ops-1",
+        params: dict[str, Any] | None = None,
+        accept: tuple[int, ...] = (200,),
+    ) -> httpx.Response:
+        return await self._send("GET", service, path, None, self._headers(role, subject), accept, params)
+
+    async def _send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        body: dict[str, Any] | None,
+        headers: dict[str, str],
+        accept: tuple[int, ...],
+        params: dict[str, Any] | None = None,
+        attempts: int = 60,
+    ) -> httpx.Response:
+        for attempt in range(attempts):
+            try:
+                response = await self._client.request(
+                    method, self._urls[service] + path, json=body, headers=headers, params=params
+                )
+            except httpx.TransportError:
+                await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+                continue
+            if response.status_code >= 500:
+                await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
+                continue
+            if response.status_code not in accept:
+                raise Refused(response.status_code, _json(response))
+            return response
+        raise RuntimeError(f"{method} {service}{path}: no answer after {attempts} attempts")
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

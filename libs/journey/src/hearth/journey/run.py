@@ -1,0 +1,104 @@
+"""One run of the journey: the stack up, N patients through it, the system left to settle, the figures taken."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import secrets
+from collections.abc import Callable, Coroutine
+from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .client import Api
+from .event_counter import EventCounter
+from .funnel import Tally
+from .personas import Persona, cast
+from .simulator import Record, Simulator
+from .stack import Stack
+from .timings import Timings
+
+
+@dataclass
+class Run:
+    stack: Stack
+    counter: EventCounter
+    tally: Tally = field(default_factory=Tally)
+    records: list[Record] = field(default_factory=list)
+
+
+def make_stack(
+    bootstrap: str,
+    dsns: dict[str, str],
+    prefix: str,
+    log_dir: Path,
+    timings: Timings,
+    master_key_file: Path,
+    kafka_env: dict[str, str] | None = None,
+) -> Stack:
+    """The stack with this run's timings; fulfillment's master key is kept in `master_key_file`, because the
+    shipping details it wraps outlive the run."""
+    overrides = timings.env()
+    overrides["fulfillment"] = {"HEARTH_MASTER_KEY": _master_key(master_key_file)}
+    return Stack(
+        bootstrap=bootstrap,
+        dsns=dsns,
+        prefix=prefix,
+        jwt_secret=secrets.token_urlsafe(32),
+        log_dir=log_dir,
+        overrides=overrides,
+        kafka_env=kafka_env or {},
+    )
+
+
+def _master_key(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def drive(
+    run: Run,
+    people: list[Persona],
+    timings: Timings,
+    *,
+    arrival_seconds: float = 20.0,
+    seed: int = 7,
+    during: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> None:
+    """Start the patients spread over `arrival_seconds`, run `during` alongside (fault injection), wait for all."""
+    api = Api({name: run.stack.url(name) for name in run.stack.services}, run.stack.jwt_secret)
+    simulator = Simulator(api, timings, run.tally)
+    rng = random.Random(seed)
+    try:
+
+        async def arrive(p: Persona) -> Record:
+            await asyncio.sleep(rng.uniform(0, arrival_seconds))
+            return await simulator.journey(p)
+
+        tasks = [asyncio.create_task(arrive(p)) for p in people]
+        side = asyncio.create_task(during()) if during is not None else None
+        run.records = list(await asyncio.gather(*tasks))
+        if side is not None:
+            await side
+    finally:
+        await api.close()
+
+
+async def settle(run: Run, timings: Timings, *, timeout: float = 60.0) -> None:
+    """Wait until every timer a run set has had time to fire and the event counts stop changing."""
+    await asyncio.sleep(timings.integration_closes_after + timings.auto_close_after + 2)
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = -1
+    while asyncio.get_running_loop().time() < deadline:
+        total = sum(run.counter.counts.values())
+        if total == last:
+            return
+        last = total
+        await asyncio.sleep(3)
+
+
+__all__ = ["Run", "cast", "drive", "make_stack", "settle"]

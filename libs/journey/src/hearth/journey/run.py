@@ -7,9 +7,9 @@ import base64
 import random
 import secrets
 from collections.abc import Callable, Coroutine
-from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .client import Api
 from .event_counter import EventCounter

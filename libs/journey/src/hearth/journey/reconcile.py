@@ -4,7 +4,8 @@
 - every box the pharmacy shipped has exactly one `box-shipped`;
 - every completed session has at most one `integration-due`, and one at least of `integration-due` or
   `integration-completed`; a skipped integration is due once and overdue once;
-- every check-in the clinician skipped has exactly one `check-in-missed`, and nothing else was reported missed.
+- every check-in the clinician skipped, or came too late for, has exactly one `check-in-missed`, and nothing
+  else was reported missed.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def reconcile(records: list[Record], counter: EventCounter) -> Reconciliation:
                     problems.append(f"skipped integration of {sid}: due {due[sid]}, overdue {overdue[sid]}")
 
     missed = Counter((e.data.session_id, e.data.check_in_index) for e in counter.events_of("check-in-missed"))
-    skipped = Counter(pair for r in records for pair in r.skipped)
+    skipped = Counter(pair for r in records for pair in [*r.skipped, *r.late])
     if missed != skipped:
         extra = missed - skipped
         lacking = skipped - missed
@@ -76,7 +77,8 @@ def reconcile(records: list[Record], counter: EventCounter) -> Reconciliation:
         "approved": len(approved),
         "boxes shipped": simulated_boxes,
         "sessions": len(started),
-        "check-ins skipped": sum(skipped.values()),
+        "check-ins skipped": sum(len(r.skipped) for r in records),
+        "check-ins too late": sum(len(r.late) for r in records),
         "check-in-missed events": sum(missed.values()),
         "integration-due events": sum(due.values()),
         "integration-completed events": sum(done.values()),

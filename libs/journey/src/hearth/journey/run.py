@@ -6,17 +6,21 @@ import asyncio
 import base64
 import random
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from hearth.kit.testing import postgres
+from hearth.kit.testing.service_harness import free_port
 
 from .client import Api
 from .event_counter import EventCounter
 from .funnel import Tally
 from .personas import Persona, cast
 from .simulator import Record, Simulator
-from .stack import Stack
+from .stack import PORTS, Stack
 from .timings import Timings
 
 
@@ -101,4 +105,26 @@ async def settle(run: Run, timings: Timings, *, timeout: float = 60.0) -> None:
         await asyncio.sleep(3)
 
 
-__all__ = ["Run", "cast", "drive", "make_stack", "settle"]
+__all__ = ["Run", "cast", "drive", "make_stack", "running_journey", "settle"]
+
+
+@asynccontextmanager
+async def running_journey(infra: Any, prefix: str, log_dir: Path, timings: Timings) -> AsyncIterator[Run]:
+    """The four services as processes on fresh databases of `infra` (an admin DSN and a Kafka bootstrap), on
+    free ports, with an event counter on the run's topics; everything stopped and dropped afterwards."""
+    dsns = {name: await postgres.create_database(infra.pg_admin_dsn) for name in PORTS}
+    stack = make_stack(infra.kafka_bootstrap, dsns, prefix, log_dir, timings, log_dir / "master-key")
+    stack_ports = {name: free_port() for name in PORTS}
+    for name, service in stack.services.items():
+        service.port = stack_ports[name]
+        service.env["HEARTH_HTTP_PORT"] = str(service.port)
+    counter = EventCounter(infra.kafka_bootstrap, prefix)
+    try:
+        await stack.start()
+        await counter.start()
+        yield Run(stack, counter)
+    finally:
+        await counter.stop()
+        await stack.stop()
+        for dsn in dsns.values():
+            await postgres.drop_database(infra.pg_admin_dsn, dsn)

@@ -30,7 +30,8 @@ class Record:
     order_id: str | None = None
     boxes_shipped: list[int] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, int]] = field(default_factory=list)  # (session id, check-in index)
+    skipped: list[tuple[str, int]] = field(default_factory=list)  # (session id, check-in index), on purpose
+    late: list[tuple[str, int]] = field(default_factory=list)  # attempted, but after the service reported it missed
     integrations: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -149,24 +150,45 @@ class Simulator:
                 self.tally.add("check-ins skipped")
                 continue
             await _sleep_until(started + offset + loop_offset)
-            await self.api.post(
+            if await self._check_in(sid, index):
+                self.tally.add("check-ins done")
+            else:
+                record.late.append((sid, index))
+                self.tally.add("check-ins late (reported missed)")
+        if p.skipped_check_ins and first:
+            # Leave the closing to the service (after the last check-in + grace), so every miss is its own.
+            await _sleep_until(started + self.t.check_in_offsets[-1] + self.t.check_in_grace + loop_offset)
+        else:
+            try:
+                await self.api.post(
+                    "session", f"/sessions/{sid}/close", {}, role=Role.CLINICIAN, subject="clin-checkin"
+                )
+            except Refused as refused:
+                if not _code(refused, "session_completed"):  # closed automatically while we were delayed
+                    raise
+        self.tally.add("sessions closed")
+        if not p.skips_integration:
+            await self._until(lambda: self._integrate(sid), "follow-up to know the session")
+            record.integrations.append(sid)
+            self.tally.add("integrations done")
+
+    async def _check_in(self, sid: str, index: int) -> bool:
+        """Record a check-in; False when the service had already reported it missed (we were too late, e.g.
+        while it restarted), which the reconciliation then expects as a `check-in-missed`."""
+        try:
+            r = await self.api.post(
                 "session",
                 f"/sessions/{sid}/check-ins",
                 {"check_in_index": index},
                 role=Role.CLINICIAN,
                 subject="clin-checkin",
             )
-            self.tally.add("check-ins done")
-        if p.skipped_check_ins and first:
-            # Leave the closing to the service (after the last check-in + grace), so every miss is its own.
-            await _sleep_until(started + self.t.check_in_offsets[-1] + self.t.check_in_grace + loop_offset)
-        else:
-            await self.api.post("session", f"/sessions/{sid}/close", {}, role=Role.CLINICIAN, subject="clin-checkin")
-        self.tally.add("sessions closed")
-        if not p.skips_integration:
-            await self._until(lambda: self._integrate(sid), "follow-up to know the session")
-            record.integrations.append(sid)
-            self.tally.add("integrations done")
+        except Refused as refused:
+            if _code(refused, "session_completed"):
+                return False
+            raise
+        check_in = next(c for c in r.json()["check_ins"] if c["check_in_index"] == index)
+        return check_in.get("missed_at") is None
 
     async def _start(self, p: Persona) -> dict[str, Any]:
         async def attempt() -> dict[str, Any] | None:
@@ -215,6 +237,11 @@ class Simulator:
                 raise TimeoutError(f"waited {WAIT:.0f}s for {what}")
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 1.0)
+
+
+def _code(refused: Refused, code: str) -> bool:
+    body = refused.body if isinstance(refused.body, dict) else {}
+    return refused.status == 409 and body.get("error", {}).get("code") == code
 
 
 async def _sleep_until(loop_time: float) -> None:

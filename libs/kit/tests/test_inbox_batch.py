@@ -10,6 +10,7 @@ from hearth.contracts.events.screening import Screened
 from hearth.kit.dead_letters import ORIGIN_OFFSET, REASON, DeadLetters
 from hearth.kit.inbox import Inbox, Outcome
 from hearth.kit.publisher import KafkaPublisher
+from hearth.kit.settings import kafka_client_options
 from hearth.kit.testing.helpers import read_raw, screened_event
 from hearth.kit.testing.workers import on_screened
 from hearth.kit.topics import ensure_topics
@@ -37,7 +38,7 @@ async def test_a_failing_handler_is_dead_lettered_alone(infra, pool, unique_name
             raise RuntimeError("handler bug")
         await on_screened(event, tx)
 
-    publisher = KafkaPublisher(infra.kafka_bootstrap)
+    publisher = KafkaPublisher(infra.kafka_bootstrap, **kafka_client_options())
     inbox = Inbox(
         UnitOfWork(pool, "followup", topic_prefix=prefix),
         {spec_for(Screened).type: fails_on_one},

@@ -13,6 +13,7 @@ from hearth.contracts.events.screening import Screened
 from hearth.kit import outbox
 from hearth.kit.publisher import KafkaPublisher
 from hearth.kit.relay import LEADER_LOCK, OutboxRelay
+from hearth.kit.settings import kafka_client_options
 from hearth.kit.testing.helpers import Worker, read_events, screened_event, stage_screened, wait_for
 from hearth.kit.topics import ensure_topics
 
@@ -92,7 +93,7 @@ async def test_a_rolled_back_transaction_stages_nothing(pool):
 
 async def test_relay_wakes_on_commit_and_prunes_sent_rows(infra, kit_dsn, pool, unique_name):
     prefix, topic = await _topic(infra, unique_name)
-    publisher = KafkaPublisher(infra.kafka_bootstrap)
+    publisher = KafkaPublisher(infra.kafka_bootstrap, **kafka_client_options())
     from datetime import timedelta
 
     relay = OutboxRelay(kit_dsn, publisher, service="followup", sweep_interval=30, retention=timedelta(0))

@@ -26,6 +26,7 @@ from hearth.contracts import (
 from hearth.fulfillment.main import define
 from hearth.fulfillment.settings import FulfillmentSettings
 from hearth.kit.app import create_app
+from hearth.kit.settings import kafka_client_options
 from hearth.kit.testing.helpers import group_lag, wait_for
 from hearth.kit.testing.service_harness import ServiceUnderTest, prepare
 from hearth.kit.topics import partitions_of
@@ -118,14 +119,16 @@ def auth(svc: ServiceUnderTest, role: Any, subject: str = "tester-1", **extra: s
 
 async def every_record(bootstrap: str, prefix: str) -> list[Any]:
     """Every record on every topic whose name starts with `prefix`, from the beginning to the current end."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_client_options())
     await admin.start()
     try:
         topics = [t for t in await admin.list_topics() if t.startswith(prefix)]
     finally:
         await admin.close()
     partitions = await partitions_of(bootstrap, topics)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **kafka_client_options()
+    )
     await consumer.start()
     records: list[Any] = []
     try:

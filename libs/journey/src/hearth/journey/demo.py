@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ from hearth.kit.testing import launcher
 from .event_counter import EventCounter
 from .funnel import event_counts_table, live_view, make_progress, simulator_table
 from .reconcile import reconcile
-from .run import Run, cast, drive, make_stack, settle
+from .run import Run, cast, drive, make_stack, service_kafka_env, settle
 from .timings import Timings
 
 console = Console()
@@ -54,11 +55,22 @@ async def demo(patients: int, seed: int, arrival: float) -> int:
 
 
 async def _run(infra: Any, patients: int, seed: int, arrival: float) -> int:
+    # This process creates topics and ACLs and reads every topic: it is the admin; the services are not.
+    os.environ.update(
+        infra.kafka_env() if hasattr(infra, "kafka_env") else {"HEARTH_KAFKA_BOOTSTRAP": infra.kafka_bootstrap}
+    )
     timings = Timings()
     prefix = f"demo-{time.strftime('%Y%m%d-%H%M%S')}."
     log_dir = Path(infra.state_dir).parent / "demo" / prefix.rstrip(".")
     stack = make_stack(
-        infra.kafka_bootstrap, infra.service_dsns(), prefix, log_dir, timings, log_dir.parent / "master-key"
+        infra.kafka_bootstrap,
+        infra.service_dsns(),
+        prefix,
+        log_dir,
+        timings,
+        log_dir.parent / "master-key",
+        service_kafka_env(infra),
+        {name: infra.owner_dsn(name) for name in infra.service_dsns()} if hasattr(infra, "owner_dsn") else None,
     )
     console.print(f"[bold]starting the four services[/bold] (topics {prefix}*, logs in {log_dir})")
     counter = EventCounter(infra.kafka_bootstrap, prefix)

@@ -9,13 +9,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from hearth.contracts import CATALOG, ContractError, Event, parse_event
+from hearth.kit.settings import kafka_client_options
 
 
 class EventCounter:
     def __init__(self, bootstrap: str, prefix: str, client: dict[str, Any] | None = None) -> None:
         self._bootstrap = bootstrap
         self._topics = sorted({prefix + spec.topic for spec in CATALOG.values()})
-        self._client = client or {}
+        self._client = kafka_client_options() if client is None else client
         self._seen: set[str] = set()
         self.counts: Counter[str] = Counter()
         self.duplicates = 0

@@ -6,7 +6,7 @@ import asyncio
 import base64
 import random
 import secrets
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +39,8 @@ def make_stack(
     log_dir: Path,
     timings: Timings,
     master_key_file: Path,
-    kafka_env: dict[str, str] | None = None,
+    kafka_env: Mapping[str, Mapping[str, str]] | None = None,
+    owner_dsns: Mapping[str, str] | None = None,
 ) -> Stack:
     """The stack with this run's timings; fulfillment's master key is kept in `master_key_file`, because the
     shipping details it wraps outlive the run."""
@@ -53,6 +54,7 @@ def make_stack(
         log_dir=log_dir,
         overrides=overrides,
         kafka_env=kafka_env or {},
+        owner_dsns=owner_dsns or {},
     )
 
 
@@ -113,7 +115,9 @@ async def running_journey(infra: Any, prefix: str, log_dir: Path, timings: Timin
     """The four services as processes on fresh databases of `infra` (an admin DSN and a Kafka bootstrap), on
     free ports, with an event counter on the run's topics; everything stopped and dropped afterwards."""
     dsns = {name: await postgres.create_database(infra.pg_admin_dsn) for name in PORTS}
-    stack = make_stack(infra.kafka_bootstrap, dsns, prefix, log_dir, timings, log_dir / "master-key")
+    stack = make_stack(
+        infra.kafka_bootstrap, dsns, prefix, log_dir, timings, log_dir / "master-key", service_kafka_env(infra)
+    )
     stack_ports = {name: free_port() for name in PORTS}
     for name, service in stack.services.items():
         service.port = stack_ports[name]
@@ -128,3 +132,12 @@ async def running_journey(infra: Any, prefix: str, log_dir: Path, timings: Timin
         await stack.stop()
         for dsn in dsns.values():
             await postgres.drop_database(infra.pg_admin_dsn, dsn)
+
+
+def service_kafka_env(infra: Any) -> dict[str, dict[str, str]]:
+    """Each service's own Kafka principal: `kafka_service_env` of the launcher (a method) or of the test
+    fixtures' Infra (a mapping); empty when the broker has no authentication."""
+    source = getattr(infra, "kafka_service_env", None)
+    if source is None:
+        return {}
+    return {name: dict(source(name) if callable(source) else source.get(name, {})) for name in PORTS}

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from hearth.kit.acls import apply_acls, catalog_acls
+from hearth.kit.settings import kafka_client_options
 from hearth.kit.topics import catalog_topics, ensure_topics
 
 PORTS = {"screening": 8081, "fulfillment": 8082, "session": 8083, "followup": 8084}
@@ -59,7 +61,8 @@ class Stack:
     log_dir: Path
     overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     ports: Mapping[str, int] = field(default_factory=lambda: dict(PORTS))
-    kafka_env: Mapping[str, str] = field(default_factory=dict)
+    kafka_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # per service: its own principal
+    owner_dsns: Mapping[str, str] = field(default_factory=dict)  # schema owners, for `migrate` only
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -76,7 +79,8 @@ class Stack:
                 "HEARTH_OUTBOX_SWEEP_SECONDS": "0.5",
                 "HEARTH_TIMER_POLL_SECONDS": "0.2",
                 "PYTHONUNBUFFERED": "1",
-                **self.kafka_env,
+                **self.kafka_env.get(name, {}),
+                **({"HEARTH_MIGRATIONS_DATABASE_URL": self.owner_dsns[name]} if name in self.owner_dsns else {}),
                 **self.overrides.get(name, {}),
             }
             self.services[name] = ServiceProcess(name, port, env, self.log_dir / f"{name}.log")
@@ -85,7 +89,11 @@ class Stack:
         return self.services[name].url
 
     async def start(self) -> None:
+        """Topics and ACLs (as the admin of this process's HEARTH_KAFKA_* environment), migrations, processes."""
         await ensure_topics(self.bootstrap, catalog_topics(self.prefix), partitions=6)
+        admin = kafka_client_options()
+        if str(admin.get("security_protocol", "PLAINTEXT")).startswith("SASL"):
+            await apply_acls(self.bootstrap, catalog_acls(self.prefix), admin)
         await asyncio.gather(*(self._migrate(s) for s in self.services.values()))
         for service in self.services.values():
             service.proc = service.spawn()

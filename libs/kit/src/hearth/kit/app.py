@@ -90,11 +90,7 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
         poller = TimerPoller(
             uow, definition.timers, interval=settings.timer_poll_seconds, batch_size=settings.timer_batch_size
         )
-        broker = make_broker(
-            settings.kafka_bootstrap,
-            graceful_timeout=settings.shutdown_grace_seconds,
-            **_broker_security(kafka),
-        )
+        broker = make_broker(settings.kafka_bootstrap, kafka, graceful_timeout=settings.shutdown_grace_seconds)
         inbox = Inbox(
             uow,
             definition.events,
@@ -198,19 +194,3 @@ class _MetricsMiddleware:
             metrics.HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status["code"])).observe(
                 time.perf_counter() - started
             )
-
-
-def _broker_security(kafka: dict[str, object]) -> dict[str, object]:
-    """FastStream takes the same security through its own `security=` object."""
-    if kafka.get("security_protocol", "PLAINTEXT") == "PLAINTEXT":
-        return {}
-    from faststream.security import SASLScram256, SASLScram512
-
-    scram = SASLScram512 if kafka.get("sasl_mechanism") == "SCRAM-SHA-512" else SASLScram256
-    return {
-        "security": scram(
-            username=str(kafka["sasl_plain_username"]),
-            password=str(kafka["sasl_plain_password"]),
-            ssl_context=kafka.get("ssl_context"),  # type: ignore[arg-type]
-        )
-    }

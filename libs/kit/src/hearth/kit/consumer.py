@@ -17,14 +17,35 @@ from faststream.kafka.annotations import KafkaMessage
 
 from .dead_letters import ConsumedRecord
 from .inbox import Inbox, Outcome
+from .settings import kafka_client_options
 
 
-def make_broker(bootstrap: str, **options: Any) -> KafkaBroker:
+def make_broker(bootstrap: str, client: dict[str, Any] | None = None, **options: Any) -> KafkaBroker:
     """FastStream's per-message "Received"/"Processed" lines go to DEBUG (the inbox logs what matters), and its
     logger is a plain stdlib one, so its lines — tracebacks included — pass our personal-data scrubber."""
     return KafkaBroker(
-        bootstrap, logger=logging.getLogger("faststream.access.kafka"), log_level=logging.DEBUG, **options
+        bootstrap,
+        logger=logging.getLogger("faststream.access.kafka"),
+        log_level=logging.DEBUG,
+        **_security(kafka_client_options() if client is None else client),
+        **options,
     )
+
+
+def _security(client: dict[str, Any]) -> dict[str, Any]:
+    """FastStream takes the same security as aiokafka through its own `security=` object."""
+    if client.get("security_protocol", "PLAINTEXT") == "PLAINTEXT":
+        return {}
+    from faststream.security import SASLScram256, SASLScram512
+
+    scram = SASLScram512 if client.get("sasl_mechanism") == "SCRAM-SHA-512" else SASLScram256
+    return {
+        "security": scram(
+            username=str(client["sasl_plain_username"]),
+            password=str(client["sasl_plain_password"]),
+            ssl_context=client.get("ssl_context"),
+        )
+    }
 
 
 def attach_inbox(broker: KafkaBroker, inbox: Inbox, *, group_id: str, batch_size: int = 100, **options: Any) -> None:

@@ -66,3 +66,8 @@ class KitSettings(KafkaSettings):
     jwt_audience: str = Field(default="hearth-api", description="Expected token audience")
     max_body_bytes: int = Field(default=65536, ge=1024, description="Larger request bodies get 413")
     shutdown_grace_seconds: float = Field(default=15.0, gt=0, description="Time to finish in-flight work on SIGTERM")
+
+
+def kafka_client_options() -> dict[str, Any]:
+    """Security options of a Kafka client from the `HEARTH_KAFKA_*` environment (tools, tests, workers)."""
+    return KafkaSettings().kafka_client_options()

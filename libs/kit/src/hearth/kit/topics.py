@@ -11,6 +11,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from hearth.contracts import CATALOG, SERVICES, dlq_topic
 
+from .settings import kafka_client_options
+
 
 def catalog_topics(prefix: str = "") -> list[str]:
     names = {spec.topic for spec in CATALOG.values()} | {dlq_topic(s) for s in SERVICES}
@@ -27,7 +29,7 @@ async def ensure_topics(
     client: dict[str, object] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet; returns the ones created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client or {}))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(kafka_client_options() if client is None else client))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -51,7 +53,7 @@ async def partitions_of(
     bootstrap: str, topics: Sequence[str], client: dict[str, object] | None = None
 ) -> list[TopicPartition]:
     """The partitions of existing topics (a consumer's metadata only knows the topics it subscribed to)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client or {}))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(kafka_client_options() if client is None else client))
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))

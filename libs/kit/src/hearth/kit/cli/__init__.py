@@ -7,13 +7,13 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from . import audit, dev, dlq, events, tokens, topics
+from . import audit, dev, dlq, events, kafka_acls, tokens, topics
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hearth", description=__doc__)
     commands = parser.add_subparsers(dest="group", required=True)
-    for module in (dlq, topics, events, audit, tokens, dev):
+    for module in (dlq, topics, kafka_acls, events, audit, tokens, dev):
         module.register(commands)
     args = parser.parse_args(argv)
     try:

@@ -20,6 +20,7 @@ from hearth.contracts import Event, build_event, parse_event, topic_for
 from hearth.contracts.events.screening import Screened
 
 from .. import migrations, outbox
+from ..settings import kafka_client_options
 from ..topics import partitions_of
 
 
@@ -76,6 +77,7 @@ async def read_events(bootstrap: str, topics: Iterable[str], *, expect: int, tim
         group_id=f"reader-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        **kafka_client_options(),
     )
     await consumer.start()
     received = Received()
@@ -105,6 +107,7 @@ async def read_raw(bootstrap: str, topic: str, *, expect: int, timeout: float = 
         group_id=f"reader-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        **kafka_client_options(),
     )
     await consumer.start()
     out: list[Any] = []
@@ -120,7 +123,9 @@ async def read_raw(bootstrap: str, topic: str, *, expect: int, timeout: float = 
 
 async def produce(bootstrap: str, records: Sequence[tuple[str, bytes | None, bytes | None]]) -> None:
     """Send (topic, key, value) records with the CloudEvents content type, pipelined."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5, **kafka_client_options()
+    )
     await producer.start()
     try:
         headers = [("content-type", Event.CONTENT_TYPE.encode())]
@@ -133,7 +138,9 @@ async def produce(bootstrap: str, records: Sequence[tuple[str, bytes | None, byt
 async def reset_group_to_earliest(bootstrap: str, group: str, topics: Sequence[str]) -> None:
     """Commit offset 0 on every partition for `group` (its members must be stopped)."""
     partitions = await partitions_of(bootstrap, topics)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **kafka_client_options()
+    )
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -146,7 +153,9 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
     """Records not yet committed by `group` on `topics`."""
     partitions = await partitions_of(bootstrap, topics)
     assert partitions, f"no partitions found for {topics}"
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, **kafka_client_options()
+    )
     await consumer.start()
     try:
         ends = await consumer.end_offsets(partitions)

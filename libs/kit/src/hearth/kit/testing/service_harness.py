@@ -31,7 +31,7 @@ from ..auth import AuthSettings, Role, mint_token
 from ..clock import Clock
 from ..runner import apply_migrations
 from ..service import ServiceDefinition
-from ..settings import KitSettings
+from ..settings import KitSettings, kafka_client_options
 from ..topics import catalog_topics, ensure_topics
 from . import postgres
 from .helpers import produce
@@ -102,6 +102,7 @@ async def read_topic(
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
+        **kafka_client_options(),
     )
     await consumer.start()
     seen: dict[str, Event[Any]] = {}

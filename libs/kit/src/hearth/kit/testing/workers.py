@@ -25,6 +25,7 @@ from ..inbox import Inbox
 from ..logging import configure_logging
 from ..publisher import KafkaPublisher
 from ..relay import OutboxRelay
+from ..settings import kafka_client_options
 from ..timer_poller import TimerPoller, timer_routes
 from ..tx import TimerPayload, Tx
 from ..uow import UnitOfWork
@@ -65,7 +66,7 @@ async def _until_signal() -> asyncio.Event:
 
 async def run_relay(args: argparse.Namespace) -> None:
     stop = await _until_signal()
-    publisher = KafkaPublisher(args.bootstrap)
+    publisher = KafkaPublisher(args.bootstrap, **kafka_client_options())
     relay = OutboxRelay(
         args.dsn, publisher, service=SERVICE, batch_size=args.batch, sweep_interval=0.2, standby_interval=0.5
     )
@@ -79,7 +80,7 @@ async def run_consumer(args: argparse.Namespace) -> None:
     stop = await _until_signal()
     pool = await create_pool(args.dsn)
     uow = UnitOfWork(pool, SERVICE, topic_prefix=args.prefix)
-    dlq = KafkaPublisher(args.bootstrap)
+    dlq = KafkaPublisher(args.bootstrap, **kafka_client_options())
     inbox = Inbox(uow, {spec_for(Screened).type: on_screened}, DeadLetters(dlq, SERVICE, topic_prefix=args.prefix))
     broker = make_broker(args.bootstrap)
     attach_inbox(broker, inbox, group_id=args.group, batch_size=args.batch)

@@ -38,6 +38,7 @@ from pydantic.fields import FieldInfo
 
 from hearth.contracts import CATALOG, SERVICES, dlq_topic
 from hearth.kit.settings import KitSettings
+from hearth.kit import acls as kit_acls
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -479,12 +480,13 @@ def _acl(kind: str, name: str, pattern: str, operations: list[str]) -> dict[str,
 
 
 def service_acls(service: str) -> list[dict[str, Any]]:
-    """Write its own `<service>.` topics (its events and `<service>.dlq`), read what it consumes, its group."""
-    consumed = sorted({spec.topic for spec in CATALOG.values() if service in spec.consumers})
-    acls = [_acl("topic", f"{service}.", "prefix", ["Write", "Describe"])]
-    acls += [_acl("topic", topic, "literal", ["Read", "Describe"]) for topic in consumed]
-    acls.append(_acl("group", service, "prefix", ["Read"]))
-    return acls
+    """The same bindings the local broker gets (`hearth.kit.acls`), in Strimzi's shape: write its own
+    `<service>.` topics (its events and `<service>.dlq`), read what it consumes, its own group prefix."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for b in kit_acls.service_acls(service):
+        key = (b.resource, b.name, "prefix" if b.pattern == "prefixed" else "literal")
+        grouped.setdefault(key, []).append(b.operation.capitalize())
+    return [_acl(kind, name, pattern, sorted(ops)) for (kind, name, pattern), ops in sorted(grouped.items())]
 
 
 def ops_acls() -> list[dict[str, Any]]:

@@ -17,10 +17,10 @@ from aiokafka.protocol.admin import CreateAclsRequest
 from hearth.contracts import CATALOG, SERVICES
 
 Operation = Literal["read", "write", "describe"]
-Resource = Literal["topic", "group", "cluster"]
+Resource = Literal["topic", "group"]
 
 # The Kafka protocol's codes (org.apache.kafka.common.acl / resource enums).
-_RESOURCE = {"topic": 2, "group": 3, "cluster": 4}
+_RESOURCE = {"topic": 2, "group": 3}
 _PATTERN = {"literal": 3, "prefixed": 4}
 _OPERATION = {"read": 3, "write": 4, "describe": 8}
 _ALLOW = 3
@@ -45,7 +45,6 @@ def service_acls(service: str, prefix: str = "") -> list[AclBinding]:
         AclBinding(principal, "topic", own, "prefixed", "write"),
         AclBinding(principal, "topic", own, "prefixed", "describe"),
         AclBinding(principal, "group", prefix + service, "prefixed", "read"),
-        AclBinding(principal, "cluster", "kafka-cluster", "literal", "describe"),  # readiness: describe_cluster
     ]
     for spec in CATALOG.values():
         if service in spec.consumers:

@@ -3,8 +3,9 @@
 
     python3 deploy/local/infra.py up|down|status|env|reset|prune [--state-dir DIR]
 
-Apache Kafka 4.3.1 (KRaft, one combined broker + controller, jars from Maven Central) and a throwaway
-PostgreSQL 15 cluster run as local processes with all their state in one folder (default
+Apache Kafka 4.3.1 (KRaft, one combined broker + controller, jars from Maven Central; clients use SASL_SSL with
+SCRAM-SHA-512 and a local CA, no anonymous access) and a throwaway PostgreSQL 15 cluster (an owner role and a
+runtime role per service database) run as local processes with all their state in one folder (default
 `<repo>/.state/local`, git-ignored). Standard library only, so it runs before `uv sync`. The pytest plugin
 (`hearth.kit.testing`) imports this file and drives `LocalInfra` directly. deploy/local/README.md explains
 the choices.
@@ -17,18 +18,20 @@ import base64
 import contextlib
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 import secrets
 import shutil
 import signal
 import socket
+import ssl
 import string
 import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,11 @@ DEFAULT_PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SERVICES = ("screening", "fulfillment", "session", "followup")
 JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
 MARKER = ".hearth-infra"  # marks a state folder, so `reset` never deletes anything else
+KAFKA_ADMIN = "admin"  # the broker's super user: the broker itself, operators, the test fixtures
+KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM = "SASL_SSL", "SCRAM-SHA-512"
+# Bumped when the Kafka security or the Postgres roles change: a state folder made before is set up again.
+KAFKA_LAYOUT = "sasl_ssl+scram-sha-512/1"
+POSTGRES_LAYOUT = "owner+runtime/1"
 
 
 class InfraError(RuntimeError):
@@ -148,7 +156,7 @@ def log_tail(path: Path, lines: int = 40) -> str:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Kafka readiness: a Metadata request over a plain socket (no client library needed)
+# Kafka readiness: SASL/SCRAM over TLS, then a Metadata request, on a plain socket (no client library needed)
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -161,22 +169,99 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-def kafka_brokers(host: str, port: int, timeout: float = 2.0) -> list[tuple[int, str, int]]:
+def _kafka_string(value: str) -> bytes:
+    data = value.encode()
+    return struct.pack(">h", len(data)) + data
+
+
+class _KafkaConnection:
+    """Request/response framing (request header v1) over a socket that may be wrapped in TLS."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.correlation = sock, 0
+
+    def call(self, api_key: int, version: int, body: bytes) -> bytes:
+        self.correlation += 1
+        request = struct.pack(">hhi", api_key, version, self.correlation) + _kafka_string("hearth-infra") + body
+        self.sock.sendall(struct.pack(">i", len(request)) + request)
+        (size,) = struct.unpack(">i", _recv_exact(self.sock, 4))
+        data = _recv_exact(self.sock, size)
+        if struct.unpack_from(">i", data)[0] != self.correlation:
+            raise ConnectionError("the broker answered another request")
+        return data[4:]
+
+
+def _scram_authenticate(conn: _KafkaConnection, mechanism: str, username: str, password: str) -> None:
+    """SaslHandshake v1 + SaslAuthenticate v0 with SCRAM-SHA-256/512 (RFC 5802) or PLAIN; raises on refusal."""
+    data = conn.call(17, 1, _kafka_string(mechanism))
+    if (error := struct.unpack_from(">h", data)[0]) != 0:
+        raise PermissionError(f"the broker refused SASL mechanism {mechanism} (error {error})")
+
+    def authenticate(message: bytes) -> bytes:
+        data = conn.call(36, 0, struct.pack(">i", len(message)) + message)
+        error, text_len = struct.unpack_from(">hh", data)
+        text = data[4 : 4 + max(text_len, 0)].decode(errors="replace")
+        if error != 0:
+            raise PermissionError(f"SASL authentication failed (error {error}): {text}")
+        offset = 4 + max(text_len, 0)
+        (length,) = struct.unpack_from(">i", data, offset)
+        return data[offset + 4 : offset + 4 + max(length, 0)]
+
+    if mechanism == "PLAIN":
+        authenticate(f"\0{username}\0{password}".encode())
+        return
+    digest = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}[mechanism]
+    name = username.replace("=", "=3D").replace(",", "=2C")
+    client_nonce = secrets.token_urlsafe(24)
+    first_bare = f"n={name},r={client_nonce}"
+    server_first = authenticate(f"n,,{first_bare}".encode()).decode()
+    fields = dict(item.split("=", 1) for item in server_first.split(","))
+    if not fields["r"].startswith(client_nonce):
+        raise PermissionError("the broker answered SCRAM with a foreign nonce")
+    salted = hashlib.pbkdf2_hmac(digest, password.encode(), base64.b64decode(fields["s"]), int(fields["i"]))
+    client_key = hmac.new(salted, b"Client Key", digest).digest()
+    final_bare = f"c={base64.b64encode(b'n,,').decode()},r={fields['r']}"
+    auth_message = f"{first_bare},{server_first},{final_bare}".encode()
+    signature = hmac.new(hashlib.new(digest, client_key).digest(), auth_message, digest).digest()
+    proof = base64.b64encode(bytes(a ^ b for a, b in zip(client_key, signature, strict=True))).decode()
+    server_final = authenticate(f"{final_bare},p={proof}".encode()).decode()
+    server_key = hmac.new(salted, b"Server Key", digest).digest()
+    expected = base64.b64encode(hmac.new(server_key, auth_message, digest).digest()).decode()
+    if not hmac.compare_digest(server_final, f"v={expected}"):
+        raise PermissionError("the broker's SCRAM signature does not match: not the broker we formatted")
+
+
+def kafka_brokers(
+    host: str, port: int, timeout: float = 2.0, security: Mapping[str, str] | None = None
+) -> list[tuple[int, str, int]]:
     """Send Metadata v4 for no topics; return the brokers listed as (node id, host, port).
 
-    A KRaft broker lists itself once it has caught up with the metadata log and is unfenced, so a non-empty
-    answer means clients can use it. Raises OSError when nothing answers.
+    `security` holds the client's HEARTH_KAFKA_* settings (SECURITY_PROTOCOL, SASL_MECHANISM, USERNAME,
+    PASSWORD, CA_FILE), as `hearth.kit.settings.KafkaSettings` reads them; without it the connection is
+    PLAINTEXT. With SSL the broker's certificate is verified against the CA file and the host name; with SASL
+    the client authenticates first. A KRaft broker lists itself once it has caught up with the metadata log
+    and is unfenced, so a non-empty answer means clients can use it. Raises OSError when nothing answers.
     """
-    client_id = b"hearth-infra"
-    header = struct.pack(">hhih", 3, 4, 1, len(client_id)) + client_id  # api key 3 (Metadata), version 4
-    request = header + struct.pack(">ib", 0, 0)  # no topics; allow_auto_topic_creation false
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.settimeout(timeout)
-        sock.sendall(struct.pack(">i", len(request)) + request)
-        (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-        data = _recv_exact(sock, size)
-    _correlation_id, _throttle_ms, count = struct.unpack_from(">iii", data, 0)
-    offset, brokers = 12, []
+    security = security or {}
+    protocol = security.get("HEARTH_KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT"
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        raw.settimeout(timeout)
+        sock = raw
+        if protocol.endswith("SSL"):
+            context = ssl.create_default_context(cafile=security.get("HEARTH_KAFKA_CA_FILE") or None)
+            sock = context.wrap_socket(raw, server_hostname=host)
+        with sock:
+            conn = _KafkaConnection(sock)
+            if protocol.startswith("SASL"):
+                _scram_authenticate(
+                    conn,
+                    security.get("HEARTH_KAFKA_SASL_MECHANISM") or "SCRAM-SHA-512",
+                    security.get("HEARTH_KAFKA_USERNAME", ""),
+                    security.get("HEARTH_KAFKA_PASSWORD", ""),
+                )
+            data = conn.call(3, 4, struct.pack(">ib", 0, 0))  # no topics; allow_auto_topic_creation false
+    _throttle_ms, count = struct.unpack_from(">ii", data, 0)
+    offset, brokers = 8, []
     for _ in range(count):
         node_id, host_len = struct.unpack_from(">ih", data, offset)
         broker_host = data[offset + 6 : offset + 6 + host_len].decode()
@@ -186,11 +271,12 @@ def kafka_brokers(host: str, port: int, timeout: float = 2.0) -> list[tuple[int,
     return brokers
 
 
-def kafka_answers(bootstrap: str, timeout: float = 2.0) -> bool:
+def kafka_answers(bootstrap: str, timeout: float = 2.0, security: Mapping[str, str] | None = None) -> bool:
+    """Whether the broker authenticates these settings (see `kafka_brokers`) and lists itself."""
     host, _, port = bootstrap.rpartition(":")
     try:
-        return bool(kafka_brokers(host, int(port), timeout))
-    except (OSError, struct.error, ValueError):
+        return bool(kafka_brokers(host, int(port), timeout, security))
+    except (OSError, struct.error, ValueError, KeyError, UnicodeDecodeError):
         return False
 
 
@@ -207,18 +293,50 @@ def _kafka_cluster_id() -> str:
 # Files
 
 
-def provision_sql(service: str, password: str) -> str:
-    """SQL giving a service its own LOGIN role and a database it owns that no other role may connect to."""
+def provision_sql(service: str, password: str, owner_password: str) -> tuple[list[str], list[str]]:
+    """A service's database, its owner role `<service>_owner` and its runtime role `<service>`.
+
+    Returns the statements to run in the maintenance database and those to run in the service's own database
+    afterwards (deploy/compose/postgres/init-databases.sh does the same for compose). The owner owns the database
+    and its public schema and runs the migrations; the runtime role may connect to this database only, use the
+    schema, and read and write what the owner creates there, but not create, alter or drop anything (no CREATE on
+    the schema, no TEMPORARY). Nobody else may connect.
+    """
+    owner = f"{service}_owner"
+    cluster = [
+        f"CREATE ROLE \"{owner}\" LOGIN PASSWORD '{owner_password}'",
+        f"CREATE ROLE \"{service}\" LOGIN PASSWORD '{password}'",
+        f'CREATE DATABASE "{service}" OWNER "{owner}"',
+        f'REVOKE ALL ON DATABASE "{service}" FROM PUBLIC',
+        f'GRANT CONNECT ON DATABASE "{service}" TO "{service}"',
+    ]
+    database = [  # PostgreSQL 15: schema public belongs to the database owner; PUBLIC cannot create in it
+        "REVOKE ALL ON SCHEMA public FROM PUBLIC",
+        f'GRANT USAGE ON SCHEMA public TO "{service}"',
+        f'ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}" IN SCHEMA public '
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{service}"',
+        f'ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}" IN SCHEMA public '
+        f'GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "{service}"',
+    ]
+    return cluster, database
+
+
+def _scram_credential(mechanism: str, name: str, password: str, iterations: int = 4096) -> str:
+    """A `StorageTool format --add-scram` argument with the salted password, so no password is on a command line."""
+    salt = secrets.token_bytes(16)
+    digest = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}[mechanism]
+    salted = hashlib.pbkdf2_hmac(digest, password.encode(), salt, iterations)
+    encode = base64.b64encode
     return (
-        f"CREATE ROLE \"{service}\" LOGIN PASSWORD '{password}';\n"
-        f'CREATE DATABASE "{service}" OWNER "{service}";\n'
-        f'REVOKE CONNECT, TEMPORARY ON DATABASE "{service}" FROM PUBLIC;\n'
+        f'{mechanism}=[name={name},iterations={iterations},salt="{encode(salt).decode()}",'
+        f'saltedpassword="{encode(salted).decode()}"]'
     )
 
 
 def _render(template: Path, target: Path, **values: object) -> None:
+    """Fill in the template; the result is readable by its owner only (the Kafka one holds a password)."""
     text = string.Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})
-    target.write_text(text)
+    _write_private(target, text)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -244,6 +362,11 @@ def _env_port(name: str) -> int | None:
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _check_service(service: str) -> None:
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
 
 
 # One flock per state folder, re-entrant within a process (a second descriptor on the file would deadlock).
@@ -305,6 +428,8 @@ class LocalInfra:
         self.kafka_dir = self.state_dir / "kafka"
         self.kafka_data = self.kafka_dir / "data"
         self.kafka_log = self.kafka_dir / "kafka.log"
+        self.kafka_tls_dir = self.kafka_dir / "tls"
+        self.kafka_formatted = self.kafka_dir / "formatted.json"  # written once the storage has SCRAM users
         self.pg_dir = self.state_dir / "postgres"
         self.pg_data = self.pg_dir / "data"
         self.pg_socket_dir = self.pg_dir / "sock"
@@ -325,22 +450,61 @@ class LocalInfra:
         return f"127.0.0.1:{self.kafka_port}"
 
     @property
+    def kafka_ca_file(self) -> Path:
+        """The local CA's certificate (PEM) that signed the broker's: clients verify the broker with it."""
+        return self.kafka_tls_dir / "ca.pem"
+
+    def kafka_env(self) -> dict[str, str]:
+        """HEARTH_KAFKA_BOOTSTRAP and the admin's HEARTH_KAFKA_* security settings (`KafkaSettings` reads them)."""
+        return self._kafka_env(KAFKA_ADMIN, self._kafka_credentials()["admin"])
+
+    def kafka_service_env(self, service: str) -> dict[str, str]:
+        """The same settings with the service's own principal (user name = service name) and password."""
+        _check_service(service)
+        return self._kafka_env(service, self._kafka_credentials()["services"][service])
+
+    def kafka_service_envs(self) -> dict[str, dict[str, str]]:
+        return {service: self.kafka_service_env(service) for service in SERVICES}
+
+    def _kafka_env(self, username: str, password: str) -> dict[str, str]:
+        return {
+            "HEARTH_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "HEARTH_KAFKA_SECURITY_PROTOCOL": KAFKA_SECURITY_PROTOCOL,
+            "HEARTH_KAFKA_SASL_MECHANISM": KAFKA_SASL_MECHANISM,
+            "HEARTH_KAFKA_USERNAME": username,
+            "HEARTH_KAFKA_PASSWORD": password,
+            "HEARTH_KAFKA_CA_FILE": str(self.kafka_ca_file),
+        }
+
+    @property
     def pg_admin_dsn(self) -> str:
         return self._dsn("postgres", self._credentials()["postgres"], "postgres")
 
     def service_dsn(self, service: str) -> str:
-        if service not in SERVICES:
-            raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICES)}")
+        """The service's runtime role on its database: reads and writes tables, no DDL."""
+        _check_service(service)
         return self._dsn(service, self._credentials()["services"][service], service)
+
+    def owner_dsn(self, service: str) -> str:
+        """The owner role `<service>_owner` of the service's database: migrations (DDL) run as it."""
+        _check_service(service)
+        return self._dsn(f"{service}_owner", self._credentials()["owners"][service], service)
 
     def service_dsns(self) -> dict[str, str]:
         return {service: self.service_dsn(service) for service in SERVICES}
 
+    def owner_dsns(self) -> dict[str, str]:
+        return {service: self.owner_dsn(service) for service in SERVICES}
+
     def env(self) -> dict[str, str]:
-        """What `<state>/env` exports: the addresses services and tests need."""
-        values = {"HEARTH_KAFKA_BOOTSTRAP": self.kafka_bootstrap, "HEARTH_PG_ADMIN_DSN": self.pg_admin_dsn}
+        """What `<state>/env` exports: addresses and credentials for services, tests and operators."""
+        values = {**self.kafka_env(), "HEARTH_PG_ADMIN_DSN": self.pg_admin_dsn}
+        kafka = self._kafka_credentials()["services"]
         for service in SERVICES:
-            values[f"HEARTH_{service.upper()}_DATABASE_URL"] = self.service_dsn(service)
+            upper = service.upper()
+            values[f"HEARTH_{upper}_DATABASE_URL"] = self.service_dsn(service)
+            values[f"HEARTH_{upper}_MIGRATIONS_DATABASE_URL"] = self.owner_dsn(service)
+            values[f"HEARTH_{upper}_KAFKA_PASSWORD"] = kafka[service]
         return values
 
     def _dsn(self, user: str, password: str, database: str) -> str:
@@ -348,9 +512,38 @@ class LocalInfra:
 
     def _credentials(self) -> dict[str, Any]:
         creds = _read_json(self.credentials_file)
-        if not creds.get("provisioned"):
-            raise InfraError(f"no credentials in {self.credentials_file}: run `up` first")
+        if creds.get("postgres_layout") != POSTGRES_LAYOUT:
+            raise InfraError(f"no PostgreSQL credentials in {self.credentials_file}: run `up` first")
         return creds
+
+    def _kafka_credentials(self) -> dict[str, Any]:
+        kafka = _read_json(self.credentials_file).get("kafka")
+        if not isinstance(kafka, dict) or kafka.get("layout") != KAFKA_LAYOUT:
+            raise InfraError(f"no Kafka credentials in {self.credentials_file}: run `up` first")
+        return kafka
+
+    def _save_credentials(self, **parts: object) -> None:
+        """Merge into credentials.json (mode 0600); a part set to None is removed."""
+        creds = _read_json(self.credentials_file)
+        for key, value in parts.items():
+            if value is None:
+                creds.pop(key, None)
+            else:
+                creds[key] = value
+        _write_private(self.credentials_file, json.dumps(creds, indent=2) + "\n")
+
+    def _kafka_secured(self) -> bool:
+        """Whether the broker's storage was formatted with this launcher's SCRAM users, and the TLS files exist."""
+        kafka = _read_json(self.credentials_file).get("kafka")
+        return (
+            self.kafka_formatted.exists()
+            and isinstance(kafka, dict)
+            and kafka.get("layout") == KAFKA_LAYOUT
+            and all((self.kafka_tls_dir / name).exists() for name in ("ca.pem", "broker.p12", "truststore.p12"))
+        )
+
+    def _postgres_provisioned(self) -> bool:
+        return _read_json(self.credentials_file).get("postgres_layout") == POSTGRES_LAYOUT
 
     # -- both at once
 
@@ -358,6 +551,14 @@ class LocalInfra:
         """Start whatever is not running and wait until both answer; True if anything was started."""
         with self._locked():
             kafka_pid, pg_pid = self.kafka_pid(), self.postgres_pid()
+            if kafka_pid and not self._kafka_secured():
+                self.echo(f"Kafka (pid {kafka_pid}) runs without SASL/TLS: stopping it to format it again")
+                self.stop_kafka()
+                kafka_pid = None
+            if pg_pid and not self._postgres_provisioned():
+                self.echo(f"PostgreSQL (pid {pg_pid}) predates the owner/runtime roles: stopping it to re-create it")
+                self.stop_postgres()
+                pg_pid = None
             if kafka_pid:
                 self.echo(f"Kafka is already up at {self.kafka_bootstrap} (pid {kafka_pid})")
             if pg_pid:
@@ -402,7 +603,8 @@ class LocalInfra:
         saved = _read_json(self.state_dir / "ports.json")  # the ports it really runs on
         kafka_port, pg_port = saved.get("kafka", self.kafka_port), saved.get("postgres", self.pg_port)
         kafka_pid, pg_pid = self.kafka_pid(), self.postgres_pid()
-        kafka_ready = bool(kafka_pid) and kafka_answers(f"127.0.0.1:{kafka_port}", 1.0)
+        security = self.kafka_env() if self._kafka_secured() else None
+        kafka_ready = bool(kafka_pid) and kafka_answers(f"127.0.0.1:{kafka_port}", 1.0, security)
         pg_ready = bool(pg_pid) and tcp_open("127.0.0.1", pg_port)
         return {
             "kafka": ComponentStatus(
@@ -588,29 +790,40 @@ class LocalInfra:
                     f"port {port} is taken by another process, so Kafka cannot listen on it: stop that "
                     "process or choose other ports (HEARTH_KAFKA_PORT, HEARTH_KAFKA_CONTROLLER_PORT)"
                 )
+        self._kafka_spawned_at = time.monotonic()
+        formatted = (self.kafka_data / "meta.properties").exists()
+        if formatted and not self._kafka_secured():
+            self.echo(
+                f"Kafka's storage in {self.kafka_data} was formatted without SASL/SCRAM and TLS: formatting it "
+                "again (its topics, offsets and transactional ids are dropped; they are throwaway)"
+            )
+            shutil.rmtree(self.kafka_data)
+            formatted = False
+        if not formatted:
+            self.kafka_formatted.unlink(missing_ok=True)
+            self._new_kafka_credentials()
         self.kafka_data.mkdir(parents=True, exist_ok=True)
+        creds = self._kafka_credentials()
         config, log_config = self.kafka_dir / "server.properties", self.kafka_dir / "log4j2.yaml"
         _render(HERE / "server.properties", config, kafka_port=self.kafka_port,
-                controller_port=self.controller_port, log_dir=self.kafka_data)  # fmt: skip
+                controller_port=self.controller_port, log_dir=self.kafka_data, tls_dir=self.kafka_tls_dir,
+                admin_password=creds["admin"], store_password=creds["store"])  # fmt: skip
         shutil.copy(HERE / "log4j2.yaml", log_config)
         base = [java, *JVM_OPTIONS, f"-Dlog4j2.configurationFile={log_config}", "-cp", f"{lib}/*"]
-        self._kafka_spawned_at = time.monotonic()
         with self.kafka_log.open("ab") as log:
             log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} starting Kafka =====\n".encode())
             log.flush()
-            if not (self.kafka_data / "meta.properties").exists():
-                cmd = [
-                    *base,
-                    "kafka.tools.StorageTool",
-                    "format",
-                    "-c",
-                    str(config),
-                    "-t",
-                    _kafka_cluster_id(),
-                ]
-                formatted = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
-                if formatted.returncode != 0:
+            if not formatted:
+                cluster_id = _kafka_cluster_id()
+                users = {KAFKA_ADMIN: creds["admin"], **creds["services"]}
+                scram = [f"--add-scram={_scram_credential(KAFKA_SASL_MECHANISM, n, p)}" for n, p in users.items()]
+                cmd = [*base, "kafka.tools.StorageTool", "format", "-c", str(config), "-t", cluster_id, *scram]
+                self._make_tls(java, creds["store"])
+                formatting = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
+                if formatting.returncode != 0:
                     raise InfraError(f"formatting Kafka's storage failed\n{log_tail(self.kafka_log)}")
+                marker = {"cluster_id": cluster_id, "layout": KAFKA_LAYOUT, "scram_users": sorted(users)}
+                self.kafka_formatted.write_text(json.dumps(marker) + "\n")
                 self.timings["kafka_format"] = time.monotonic() - self._kafka_spawned_at
             self._kafka_process = subprocess.Popen(
                 [*base, "kafka.Kafka", str(config)],
@@ -622,19 +835,86 @@ class LocalInfra:
             )
         (self.kafka_dir / "kafka.pid").write_text(f"{self._kafka_process.pid}\n")
 
+    def _new_kafka_credentials(self) -> None:
+        """New SCRAM passwords (admin and one per service) and a password for the broker's key stores."""
+        kafka = {
+            "layout": KAFKA_LAYOUT,
+            "admin": secrets.token_urlsafe(24),
+            "services": {service: secrets.token_urlsafe(24) for service in SERVICES},
+            "store": secrets.token_urlsafe(24),
+        }
+        self._save_credentials(kafka=kafka)
+
+    def _make_tls(self, java: str, store_password: str) -> None:
+        """With the JDK's keytool: a local CA, the broker's key and certificate signed by it, a trust store.
+
+        tls/ca.pem is the CA certificate for clients; broker.p12 (key + chain) and truststore.p12 are the broker's.
+        The certificate names IP 127.0.0.1 and DNS localhost, so clients can verify the host name. Independent
+        steps run side by side (each keytool run is a JVM start).
+        """
+        started = time.monotonic()
+        keytool = Path(java).resolve().parent / "keytool"
+        if not keytool.exists():
+            keytool = Path(shutil.which("keytool") or "keytool")
+        tls = self.kafka_tls_dir
+        shutil.rmtree(tls, ignore_errors=True)
+        tls.mkdir(parents=True, mode=0o700)
+        env = {**os.environ, "HEARTH_STORE_PASSWORD": store_password}
+        san = "san=ip:127.0.0.1,dns:localhost"
+
+        def keytool_cmd(*args: str) -> list[str]:
+            return [str(keytool), "-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", *args,
+                    "-storetype", "PKCS12", "-storepass:env", "HEARTH_STORE_PASSWORD"]  # fmt: skip
+
+        def side_by_side(*commands: list[str]) -> None:
+            running = [subprocess.Popen(c, cwd=tls, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT) for c in commands]  # fmt: skip
+            for command, process in zip(commands, running, strict=True):
+                output = process.communicate(timeout=120)[0].decode(errors="replace")
+                if process.returncode != 0:
+                    raise InfraError(f"making the broker's TLS files failed: {' '.join(command[:4])} ...\n{output}")
+
+        key = ("-keyalg", "EC", "-groupname", "secp256r1")
+        side_by_side(
+            keytool_cmd("-genkeypair", "-alias", "ca", *key, "-dname", f"CN=hearth local CA {tls.parent.parent.name}",
+                        "-ext", "bc:c", "-validity", "3650", "-keystore", "ca.p12"),
+            keytool_cmd("-genkeypair", "-alias", "broker", *key, "-dname", "CN=localhost", "-ext", san,
+                        "-validity", "825", "-keystore", "broker.p12"),
+        )  # fmt: skip
+        side_by_side(
+            keytool_cmd("-exportcert", "-rfc", "-alias", "ca", "-keystore", "ca.p12", "-file", "ca.pem"),
+            keytool_cmd("-certreq", "-alias", "broker", "-keystore", "broker.p12", "-file", "broker.csr"),
+        )
+        side_by_side(
+            keytool_cmd("-gencert", "-rfc", "-alias", "ca", "-keystore", "ca.p12", "-infile", "broker.csr",
+                        "-outfile", "broker.pem", "-validity", "825", "-ext", san, "-ext", "ku:c=digitalSignature",
+                        "-ext", "eku=serverAuth,clientAuth"),
+            keytool_cmd("-importcert", "-noprompt", "-alias", "ca", "-keystore", "truststore.p12", "-file", "ca.pem"),
+        )  # fmt: skip
+        (tls / "chain.pem").write_text((tls / "broker.pem").read_text() + (tls / "ca.pem").read_text())
+        side_by_side(
+            keytool_cmd("-importcert", "-noprompt", "-alias", "broker", "-keystore", "broker.p12", "-file", "chain.pem")
+        )
+        for leftover in ("broker.csr", "chain.pem"):
+            (tls / leftover).unlink()
+        (tls / "ca.p12").chmod(0o600)  # the CA's private key: only this launcher signs with it
+        self.timings["kafka_tls"] = time.monotonic() - started
+
     def _wait_for_kafka(self) -> None:
         process, deadline = self._kafka_process, time.monotonic() + self.timeout
+        security = self.kafka_env()
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 tail = log_tail(self.kafka_log)
                 raise InfraError(f"Kafka exited with code {process.returncode} while starting\n{tail}")
-            if kafka_answers(self.kafka_bootstrap, 1.0):
+            if kafka_answers(self.kafka_bootstrap, 1.0, security):
                 self.timings["kafka_start"] = time.monotonic() - self._kafka_spawned_at
                 self.echo(f"Kafka is up at {self.kafka_bootstrap} in {self.timings['kafka_start']:.1f} s")
                 return
             time.sleep(0.1)
         raise InfraError(
-            f"Kafka did not answer a metadata request at {self.kafka_bootstrap} in {self.timeout:.0f} s\n"
+            f"Kafka did not answer a metadata request (SASL_SSL as {KAFKA_ADMIN}) at {self.kafka_bootstrap} in "
+            f"{self.timeout:.0f} s\n"
             f"{log_tail(self.kafka_log)}"
         )
 
@@ -662,8 +942,13 @@ class LocalInfra:
                     "stop that process or choose another port (HEARTH_PG_PORT)"
                 )
             started = time.monotonic()
-            provisioned = bool(_read_json(self.credentials_file).get("provisioned"))
+            provisioned = self._postgres_provisioned()
             if not provisioned or not (self.pg_data / "PG_VERSION").exists():
+                if (self.pg_data / "PG_VERSION").exists():
+                    self.echo(
+                        f"The PostgreSQL cluster in {self.pg_data} predates the owner/runtime role split: "
+                        "creating it again (its databases are throwaway)"
+                    )
                 self._init_cluster()
                 provisioned = False
             self._configure_cluster()
@@ -732,7 +1017,7 @@ class LocalInfra:
     def _init_cluster(self) -> None:
         self.echo(f"Creating a PostgreSQL cluster in {self.pg_data}")
         shutil.rmtree(self.pg_data, ignore_errors=True)
-        self.credentials_file.unlink(missing_ok=True)
+        self._save_credentials(postgres=None, services=None, owners=None, provisioned=None, postgres_layout=None)
         self.pg_dir.mkdir(parents=True, exist_ok=True)
         self.pg_dir.chmod(0o755)
         self._chown(self.pg_dir)
@@ -760,19 +1045,24 @@ class LocalInfra:
                 f.write("include_if_exists = 'hearth.conf'\n")
 
     def _provision(self) -> None:
-        """Passwords for the superuser and a role + database per service, each closed to everybody else."""
+        """A password for the superuser; per service a database, its owner role and its runtime role."""
         admin = secrets.token_urlsafe(24)
         services = {service: secrets.token_urlsafe(24) for service in SERVICES}
+        owners = {service: secrets.token_urlsafe(24) for service in SERVICES}
         sql = [f"ALTER ROLE postgres PASSWORD '{admin}';"]
-        sql += [provision_sql(service, password) for service, password in services.items()]
         sql += ['REVOKE CONNECT, TEMPORARY ON DATABASE "postgres", "template1" FROM PUBLIC;']
+        for service in SERVICES:
+            cluster, database = provision_sql(service, services[service], owners[service])
+            sql += [f"{statement};" for statement in cluster]
+            sql += [f'\\connect "{service}"', *(f"{statement};" for statement in database), '\\connect "postgres"']
         result = self._pg_run("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.pg_socket_dir),
                               "-p", str(self.pg_port), "-U", "postgres", "-d", "postgres", "-f", "-",
                               stdin="\n".join(sql))  # fmt: skip
         if result.returncode != 0:
             raise InfraError(f"creating the service roles and databases failed:\n{result.stderr}")
-        creds = {"postgres": admin, "services": services, "provisioned": True}
-        _write_private(self.credentials_file, json.dumps(creds, indent=2) + "\n")
+        self._save_credentials(
+            postgres=admin, services=services, owners=owners, postgres_layout=POSTGRES_LAYOUT, provisioned=None
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -77,4 +77,6 @@ def docker_infra(timeout: float = 120.0) -> Iterator[Infra]:
                 logs = kafka.get_logs()
                 raise RuntimeError(f"the Kafka container did not answer at {bootstrap} in {timeout:.0f} s: {logs}")
             time.sleep(0.2)
-        yield Infra(bootstrap, str(postgres.get_connection_url()), "docker")
+        # The containers' broker has no authentication: PLAINTEXT, and no security settings.
+        kafka_env = {"HEARTH_KAFKA_BOOTSTRAP": bootstrap, "HEARTH_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+        yield Infra(bootstrap, str(postgres.get_connection_url()), "docker", kafka_env=kafka_env)

@@ -1,15 +1,36 @@
-"""Topic helpers for tests: create topics with the admin client, wait until metadata shows them."""
+"""Topic helpers for tests: create topics with the admin client, wait until metadata shows them.
+
+The admin client's security (SASL_SSL with the admin's SCRAM credentials against the local launcher) comes from
+HEARTH_KAFKA_* settings: the `security` argument when given (a mapping such as `Infra.kafka_env`), otherwise the
+environment, which the `infra` and `private_infra` fixtures set.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from hearth.kit.settings import KafkaSettings
+
 TOPIC_ALREADY_EXISTS = 36
+
+
+def kafka_client_options(security: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """aiokafka security options from HEARTH_KAFKA_* settings: `security` if given, else the environment."""
+    if security is None:
+        return KafkaSettings().kafka_client_options()
+    fields: dict[str, Any] = {
+        name.removeprefix("HEARTH_").lower(): value
+        for name, value in security.items()
+        if name.startswith("HEARTH_KAFKA_") and value
+    }
+    # The mapping only: an environment prefix nothing uses keeps os.environ out.
+    settings = KafkaSettings(_env_prefix="HEARTH_TESTING_UNUSED_", **fields)
+    return settings.kafka_client_options()
 
 
 class CreateTopics(Protocol):
@@ -29,9 +50,10 @@ async def create_topics(
     config: Mapping[str, str] | None = None,
     exist_ok: bool = False,
     within: float = 30.0,
+    security: Mapping[str, str] | None = None,
 ) -> None:
     """Create the topics; return once metadata lists each of them with all its partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests", **kafka_client_options(security))
     await admin.start()
     try:
         configs = dict(config or {})
@@ -58,9 +80,11 @@ async def _until_visible(admin: AIOKafkaAdminClient, names: Sequence[str], parti
         await asyncio.sleep(0.05)
 
 
-async def delete_topics(bootstrap: str, names: Sequence[str], *, within: float = 10.0) -> None:
+async def delete_topics(
+    bootstrap: str, names: Sequence[str], *, within: float = 10.0, security: Mapping[str, str] | None = None
+) -> None:
     """Delete the topics, best effort (a topic already gone is fine)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests", **kafka_client_options(security))
     with contextlib.suppress(Exception):
         await asyncio.wait_for(admin.start(), within)
         await asyncio.wait_for(admin.delete_topics(list(names), timeout_ms=int(within * 1000)), within)

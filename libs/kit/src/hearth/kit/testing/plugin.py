@@ -7,6 +7,11 @@ Where the infrastructure comes from, in this order:
    started for the session and stopped at its end (unless another test session still uses it).
 HEARTH_TEST_INFRA=local|docker skips the detection. Nothing starts until a test asks for one of these
 fixtures, so pure unit tests run without Kafka or Postgres. A missing piece is a test error, never a skip.
+
+The local broker requires SASL_SSL with SCRAM-SHA-512. Every Kafka client of the kit builds its security options
+from HEARTH_KAFKA_* variables (`hearth.kit.settings.KafkaSettings`), so the `infra` fixture puts the admin's
+(`Infra.kafka_env`) into `os.environ` for the session, where test helpers, worker subprocesses and services under
+test find them; `private_infra` does the same with its own broker's for the duration of each test.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import cast
 import pytest
 
 from hearth.kit.testing import docker, launcher, postgres
-from hearth.kit.testing.endpoints import Infra, UniqueName, from_env, pg_address
+from hearth.kit.testing.endpoints import KAFKA_SECURITY_VARIABLES, Infra, UniqueName, from_env, pg_address
 from hearth.kit.testing.kafka import CreateTopics, create_topics, delete_topics
 from hearth.kit.testing.launcher import LocalInfra
 
@@ -51,7 +56,7 @@ def _launcher() -> ModuleType:
 def _check_reachable(found: Infra) -> None:
     script = _launcher()
     host, port = pg_address(found.pg_admin_dsn)
-    if not script.kafka_answers(found.kafka_bootstrap.split(",")[0], 5.0):
+    if not script.kafka_answers(found.kafka_bootstrap.split(",")[0], 5.0, found.kafka_env):
         pytest.fail(f"Kafka at {found.kafka_bootstrap} ({found.origin}) does not answer", pytrace=False)
     if not script.tcp_open(host, port, 5.0):
         pytest.fail(f"PostgreSQL at {host}:{port} ({found.origin}) does not answer", pytrace=False)
@@ -67,16 +72,30 @@ def infra() -> Iterator[Infra]:
         pytest.fail(str(e), pytrace=False)
     if found is not None:
         _check_reachable(found)
-        yield found
+        with kafka_environment(found.kafka_env):
+            yield found
     elif choice == "docker" or (choice != "local" and docker.docker_available()):
         with contextlib.ExitStack() as stack:
             try:
                 found = stack.enter_context(docker.docker_infra())
             except Exception as e:
                 pytest.fail(f"could not start Kafka and Postgres in Docker: {e}", pytrace=False)
+            stack.enter_context(kafka_environment(found.kafka_env))
             yield found
     else:
         yield from _local_infra()
+
+
+@contextlib.contextmanager
+def kafka_environment(kafka_env: Mapping[str, str]) -> Iterator[None]:
+    """Set HEARTH_KAFKA_BOOTSTRAP and the security variables to `kafka_env` (unset the ones it lacks); restore."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("HEARTH_KAFKA_BOOTSTRAP", *KAFKA_SECURITY_VARIABLES):
+            if kafka_env.get(name):
+                patch.setenv(name, kafka_env[name])
+            else:
+                patch.delenv(name, raising=False)
+        yield
 
 
 def _local_infra() -> Iterator[Infra]:
@@ -86,12 +105,21 @@ def _local_infra() -> Iterator[Infra]:
     local = cast(LocalInfra, script.LocalInfra(state_dir))
     try:
         local.attach()
-        found = Infra(local.kafka_bootstrap, local.pg_admin_dsn, "local", local.service_dsns())
+        found = Infra(
+            local.kafka_bootstrap,
+            local.pg_admin_dsn,
+            "local",
+            local.service_dsns(),
+            kafka_env=local.kafka_env(),
+            kafka_service_env=local.kafka_service_envs(),
+            owner_dsns=local.owner_dsns(),
+        )
     except Exception as e:  # InfraError carries the log tail; anything else is named
         detail = str(e) if isinstance(e, script.InfraError) else f"{type(e).__name__}: {e}"
         pytest.fail(f"could not start the local Kafka and Postgres:\n{detail}", pytrace=False)
     try:
-        yield found
+        with kafka_environment(found.kafka_env):
+            yield found
     finally:
         local.detach()
 
@@ -125,13 +153,15 @@ async def kafka_topics(infra: Infra) -> AsyncIterator[CreateTopics]:
     created: list[str] = []
 
     async def create(*names: str, partitions: int = 3, config: Mapping[str, str] | None = None) -> list[str]:
-        await create_topics(infra.kafka_bootstrap, names, partitions=partitions, config=config)
+        await create_topics(
+            infra.kafka_bootstrap, names, partitions=partitions, config=config, security=infra.kafka_env
+        )
         created.extend(names)
         return list(names)
 
     yield create
     if created:
-        await delete_topics(infra.kafka_bootstrap, created)
+        await delete_topics(infra.kafka_bootstrap, created, security=infra.kafka_env)
 
 
 @pytest.fixture(scope="module")
@@ -173,12 +203,18 @@ def _start_private(script: ModuleType, attempts: int = 3) -> LocalInfra:
 
 
 @pytest.fixture
-def private_infra(_private_infra_shared: LocalInfra) -> LocalInfra:
+def private_infra(_private_infra_shared: LocalInfra) -> Iterator[LocalInfra]:
     """A Kafka broker and Postgres cluster of the test module's own, for fault tests that stop/start them.
 
     Shared by the tests of one module; before each test, whatever an earlier test stopped is started again.
     `stop_kafka()` / `start_kafka()` keep the broker's data (topics, offsets); `stop_postgres()` /
     `start_postgres()` keep the databases; `hard=True` kills instead of a clean shutdown.
+
+    The broker has its own CA and credentials: during the test, os.environ holds its admin settings
+    (`private_infra.kafka_env()`: HEARTH_KAFKA_BOOTSTRAP and the security variables) instead of the session's,
+    so Kafka clients built from the environment talk to it. `kafka_service_env(service)`, `service_dsn(service)`
+    and `owner_dsn(service)` give each service's own credentials on it.
     """
     _private_infra_shared.up()
-    return _private_infra_shared
+    with kafka_environment(_private_infra_shared.kafka_env()):
+        yield _private_infra_shared

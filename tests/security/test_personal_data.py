@@ -9,6 +9,7 @@ logged are scanned: zero hits.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -154,7 +155,10 @@ async def _walk_with_planted_text(api: Api) -> None:
 
     session = await _until(lambda: _start(api, a))
     sid = session["session_id"]
-    for index in range(len(TIMINGS.check_in_offsets)):
+    started = datetime.fromisoformat(session["started_at"])
+    for index, offset in enumerate(TIMINGS.check_in_offsets):
+        wait = (started - datetime.now(UTC)).total_seconds() + offset
+        await asyncio.sleep(max(0.0, wait))
         await api.post(
             "session",
             f"/sessions/{sid}/check-ins",
@@ -212,8 +216,6 @@ async def _integrate(api: Api, sid: str) -> bool:
 
 
 async def _until(attempt: Any, timeout: float = 60.0) -> Any:
-    import asyncio
-
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = await attempt()
@@ -232,7 +234,7 @@ async def _every_record(bootstrap: str, prefix: str) -> list[Any]:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
             for batch in (await consumer.getmany(timeout_ms=500)).values():
                 records.extend(batch)
     finally:

@@ -1609,6 +1609,7 @@ def infra_endpoints() -> tuple[str, str, str, str, Callable[[], None]]:
     local = cast(LocalInfra, script.LocalInfra(state_dir))
     was_up = local.is_up()
     local.attach()
+    os.environ.update(local.kafka_env())  # this process is the admin: topics, databases, every client
     jars = sorted(Path(getattr(local, "jar_cache", script.DEFAULT_JAR_CACHE)).glob("jars/kafka_2.13-*.jar"))
     version = f"Apache Kafka {jars[-1].stem.split('-', 1)[1]}" if jars else "Apache Kafka (version unknown)"
     origin = "local processes of deploy/local/infra.py" + (" (already up)" if was_up else " (started for this run)")

@@ -37,8 +37,8 @@ from pydantic import SecretStr, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from hearth.contracts import CATALOG, SERVICES, dlq_topic
-from hearth.kit.settings import KitSettings
 from hearth.kit import acls as kit_acls
+from hearth.kit.settings import KitSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

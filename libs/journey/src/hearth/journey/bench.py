@@ -1,0 +1,81 @@
+"""Whole-journey figures for `make bench`: patients per minute through all four services without think time,
+p99 of approval → box-shipped and of session-completed → integration-due with zero configured delays, and the
+peak RSS of each service process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hearth.contracts import CATALOG
+from hearth.kit.testing import launcher
+
+from .personas import cast
+from .run import drive, running_journey, settle
+from .timings import Timings
+
+# No waiting anywhere the configuration allows it: one check-in at the start, the window opening at the end.
+ZERO = Timings(
+    check_in_offsets=(0.0,),
+    check_in_grace=2.0,
+    auto_close_after=0.0,
+    min_session_interval=0.0,
+    integration_opens_after=0.0,
+    integration_closes_after=30.0,
+    dose_review_after=3600.0,
+)
+
+
+async def journey_figures(patients: int) -> dict[str, float]:
+    script = launcher.load()
+    infra: Any = script.LocalInfra(script.DEFAULT_STATE_DIR)
+    os.environ.update(infra.kafka_env())
+    people = [
+        replace(p, sessions=1, skipped_check_ins=(), skips_integration=True)
+        for p in cast(patients, seed=101, check_ins=1)
+    ]
+    with tempfile.TemporaryDirectory(prefix="hearth-bench-") as logs:
+        async with running_journey(infra, f"bench-{os.getpid()}.", Path(logs), ZERO) as run:
+            started = asyncio.get_running_loop().time()
+            await drive(run, people, ZERO, arrival_seconds=0)
+            elapsed = asyncio.get_running_loop().time() - started
+            await settle(run, ZERO, timeout=30)
+            rss = {name: _peak_rss_mib(s.proc.pid) for name, s in run.stack.services.items() if s.proc is not None}
+    by_patient = run.counter.by_patient
+    shipped = _gaps(by_patient, "approved", "box-shipped")
+    due = _gaps(by_patient, "session-completed", "integration-due")
+    figures = {
+        "patients per minute": len(run.records) / elapsed * 60,
+        "approval to box-shipped p99 ms": _p99(shipped),
+        "session-completed to integration-due p99 ms": _p99(due),
+    }
+    figures |= {f"{name} peak RSS MiB": value for name, value in rss.items()}
+    return figures
+
+
+def _gaps(by_patient: dict[str, list[Any]], first: str, then: str) -> list[float]:
+    gaps = []
+    for events in by_patient.values():
+        a = [e for e in events if CATALOG[e.type].name == first]
+        b = [e for e in events if CATALOG[e.type].name == then]
+        if a and b:
+            gaps.append((min(e.time for e in b) - min(e.time for e in a)).total_seconds() * 1000)
+    return gaps
+
+
+def _p99(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

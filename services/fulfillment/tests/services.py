@@ -84,7 +84,7 @@ async def caught_up(svc: ServiceUnderTest | tuple[str, str], timeout: float = 30
     topics = [prefix + spec_for(model).topic for model in CONSUMED]
 
     async def no_lag() -> bool:
-        return await group_lag(bootstrap, "fulfillment", topics) == 0
+        return await group_lag(bootstrap, prefix + "fulfillment", topics) == 0  # groups carry the prefix
 
     await wait_for(no_lag, timeout=timeout, what="the fulfillment consumer to catch up")
 

@@ -24,7 +24,7 @@ ZERO = Timings(
     check_in_grace=2.0,
     auto_close_after=0.0,
     min_session_interval=0.0,
-    integration_opens_after=0.0,
+    integration_opens_after=0.01,  # the smallest the setting takes (it must be positive)
     integration_closes_after=30.0,
     dose_review_after=3600.0,
 )
@@ -38,13 +38,13 @@ async def journey_figures(patients: int) -> dict[str, float]:
         replace(p, sessions=1, skipped_check_ins=(), skips_integration=True)
         for p in cast(patients, seed=101, check_ins=1)
     ]
-    with tempfile.TemporaryDirectory(prefix="hearth-bench-") as logs:
-        async with running_journey(infra, f"bench-{os.getpid()}.", Path(logs), ZERO) as run:
-            started = asyncio.get_running_loop().time()
-            await drive(run, people, ZERO, arrival_seconds=0)
-            elapsed = asyncio.get_running_loop().time() - started
-            await settle(run, ZERO, timeout=30)
-            rss = {name: _peak_rss_mib(s.proc.pid) for name, s in run.stack.services.items() if s.proc is not None}
+    logs = Path(tempfile.mkdtemp(prefix="hearth-bench-journey-"))  # kept: the services' logs of the run
+    async with running_journey(infra, f"bench-{os.getpid()}.", logs, ZERO) as run:
+        started = asyncio.get_running_loop().time()
+        await drive(run, people, ZERO, arrival_seconds=0)
+        elapsed = asyncio.get_running_loop().time() - started
+        await settle(run, ZERO, timeout=30)
+        rss = {name: _peak_rss_mib(s.proc.pid) for name, s in run.stack.services.items() if s.proc is not None}
     by_patient = run.counter.by_patient
     shipped = _gaps(by_patient, "approved", "box-shipped")
     due = _gaps(by_patient, "session-completed", "integration-due")

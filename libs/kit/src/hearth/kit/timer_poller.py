@@ -57,13 +57,23 @@ class TimerPoller:
                 fired = await self.fire_due()
                 next_delay = backoff_delays()
                 if fired < self._batch_size:
-                    await sleep_or_stop(stop, self._interval)
+                    await sleep_or_stop(stop, await self._until_next_due())
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("timer_poller_retry", error=type(exc).__name__)
                 await sleep_or_stop(stop, next_delay())
             except Exception:
                 log.exception("timer_poller_failed")
                 await sleep_or_stop(stop, next_delay())
+
+    async def _until_next_due(self) -> float:
+        """Sleep until the earliest pending timer is due, but never longer than the poll interval (a timer
+        scheduled meanwhile, by this or another replica, is then found within one interval)."""
+        async with self._uow.pool.acquire() as conn:
+            next_due = await timers.next_due(conn)
+        if next_due is None:
+            return self._interval
+        # A due timer that was not claimed is being fired by another replica: a short pause, not a busy loop.
+        return min(self._interval, max(0.01, (next_due - self._uow.clock.now()).total_seconds()))
 
     async def fire_due(self) -> int:
         """Fire one batch of due timers; returns how many were claimed."""

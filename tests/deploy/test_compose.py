@@ -33,7 +33,8 @@ def test_docker_compose_accepts_the_file(helpers):
     args = [helpers.tool("docker-compose"), "--project-directory", str(helpers.ROOT), "-f", "docker-compose.yml"]
     result = helpers.run([*args, "--profile", "observability", "config"])
     services = set(yaml.safe_load(result.stdout)["services"])
-    expected = {"kafka", "postgres", "topics", "prometheus", "grafana", *SERVICES, *(f"{s}-migrate" for s in SERVICES)}
+    expected = {"certs", "kafka", "postgres", "topics", "prometheus", "grafana", *SERVICES}
+    expected |= {f"{s}-migrate" for s in SERVICES}
     assert services == expected
 
 
@@ -86,8 +87,13 @@ def test_migration_one_shot(compose, helpers, service):
 
 def test_the_topics_one_shot_creates_the_catalog_with_configured_partitions(compose_raw, compose):
     raw, spec = compose_raw["services"]["topics"], compose["services"]["topics"]
-    assert spec["entrypoint"] == ["hearth"]
-    assert spec["command"][:2] == ["topics", "create"]
+    # sh -ec 'hearth topics create "$@"; exec hearth kafka apply-acls' topics <command>: the arguments go to
+    # `topics create`; the ACLs are applied only after the topics exist (-e stops at a failure)
+    shell, flags, script, name = spec["entrypoint"]
+    assert (shell, flags, name) == ("/bin/sh", "-ec", "topics")
+    create, acls = script.split("; ")
+    assert create == 'hearth topics create "$@"'
+    assert acls == "exec hearth kafka apply-acls"
     assert raw["command"][raw["command"].index("--partitions") + 1] == "${HEARTH_TOPIC_PARTITIONS:-6}"
     assert "--retention-ms" in raw["command"]
     assert spec["environment"]["HEARTH_KAFKA_BOOTSTRAP"] == "kafka:9092"
@@ -108,8 +114,22 @@ def test_every_setting_a_service_reads_is_set_and_valid(compose, helpers, gen, l
     loaded = load_settings(service, env)
     assert loaded.http_port == PORTS[service]
     assert loaded.kafka_bootstrap == "kafka:9092"
+    # Kafka as the compose broker wants it: SASL_SSL, SCRAM-SHA-512, the service's own principal
+    assert loaded.kafka_security_protocol == "SASL_SSL"
+    assert loaded.kafka_sasl_mechanism == "SCRAM-SHA-512"
+    assert loaded.kafka_username == service
+    assert loaded.kafka_ca_file == "/etc/hearth/kafka-ca/ca.pem"
     if not container.endswith("-migrate"):
         assert loaded.jwt_secret is not None  # a dev secret, so tokens can be checked
+        assert loaded.kafka_password is not None
+        # the aiokafka options every client of the service is built with (the CA file exists only in the
+        # container; the system store stands in for it here)
+        options = loaded.model_copy(update={"kafka_ca_file": None}).kafka_client_options()
+        assert options["security_protocol"] == "SASL_SSL"
+        assert options["sasl_mechanism"] == "SCRAM-SHA-512"
+        assert options["sasl_plain_username"] == service
+        assert options["sasl_plain_password"] == loaded.kafka_password.get_secret_value()
+        assert "ssl_context" in options
 
 
 def test_postgres_gets_one_database_and_two_roles_per_service(compose, helpers):
@@ -144,8 +164,10 @@ def test_observability_is_an_optional_profile(compose):
 def test_infrastructure_health_checks(compose):
     kafka, postgres = compose["services"]["kafka"], compose["services"]["postgres"]
     assert kafka["image"].startswith("apache/kafka:4.")
-    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
-    assert "kafka-broker-api-versions.sh" in kafka["healthcheck"]["test"][1]
+    # authenticated: the admin's client settings, which deploy/compose/kafka/start.sh writes before the broker starts
+    check = kafka["healthcheck"]["test"][1]
+    assert "kafka-broker-api-versions.sh --bootstrap-server kafka:9092" in check
+    assert "--command-config /opt/kafka/config/hearth/admin.properties" in check
     assert postgres["image"].startswith("postgres:15")
     assert "pg_isready" in postgres["healthcheck"]["test"][1]
 

@@ -26,10 +26,11 @@ def test_env_files_hold_every_non_secret_setting_and_no_secret(gen, helpers):
     for service in SERVICES:
         env = helpers.read_env_file(helpers.DEPLOY / f"compose/env/{service}.env")
         text = (helpers.DEPLOY / f"compose/env/{service}.env").read_text()
+        compose_values = gen.deploy_values(service, compose=True)
         for setting in gen.settings_of(service):
             if setting.secret is not None:
                 assert setting.env not in text, setting.env
-            elif setting.default is None and not setting.required and setting.field not in gen.deploy_values(service):
+            elif setting.default is None and not setting.required and setting.field not in compose_values:
                 assert f"# {setting.env}=" in text, setting.env  # listed, commented out
             else:
                 assert setting.env in env, setting.env
@@ -42,3 +43,18 @@ def test_secret_settings_become_secret_references(gen):
     assert ("HEARTH_JWT_SECRET", "hearth-jwt", "secret") in refs
     assert ("HEARTH_KAFKA_PASSWORD", "hearth-fulfillment-kafka", "password") in refs
     assert ("HEARTH_MASTER_KEY", "hearth-fulfillment-secrets", "master-key") in refs
+
+
+def test_compose_env_files_carry_the_compose_brokers_kafka_security(gen, helpers):
+    """compose: SASL_SSL as the service's own principal (the one the catalog-derived ACLs name), the CA of the
+    `certs` one-shot; the Kubernetes base keeps its own principal names (Strimzi KafkaUsers)."""
+    for service in SERVICES:
+        compose = helpers.read_env_file(helpers.DEPLOY / f"compose/env/{service}.env")
+        assert compose["HEARTH_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert compose["HEARTH_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert compose["HEARTH_KAFKA_USERNAME"] == service
+        assert compose["HEARTH_KAFKA_CA_FILE"] == gen.COMPOSE_KAFKA_CA_FILE
+        kubernetes = helpers.read_env_file(helpers.DEPLOY / f"k8s/base/{service}/config.env")
+        assert kubernetes["HEARTH_KAFKA_USERNAME"] == gen.kafka_principal(service)
+        different = {k for k in compose.keys() | kubernetes.keys() if compose.get(k) != kubernetes.get(k)}
+        assert different <= {"HEARTH_KAFKA_SECURITY_PROTOCOL", "HEARTH_KAFKA_USERNAME", "HEARTH_KAFKA_CA_FILE"}

@@ -1,0 +1,74 @@
+"""The machine's description: CPUs, memory, kernel, library versions, and the Kafka and Postgres in use."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+
+from .harness import Bench
+from .memory import meminfo_mib
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def loadavg() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    return "unknown"
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+@dataclass
+class Machine:
+    facts: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, name: str, value: str) -> None:
+        self.facts.append((name, value))
+
+
+async def describe(b: Bench, origin: str, kafka_version: str) -> Machine:
+    m = Machine()
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    m.add("CPUs (nproc)", f"{affinity} ({_cpu_model()})")
+    m.add("memory", f"{(meminfo_mib('MemTotal') or 0) / 1024:.1f} GiB")
+    m.add("kernel", f"{platform.system()} {platform.release()}")
+    m.add("load average at start (1/5/15 min)", loadavg())
+    m.add("Python", f"{platform.python_implementation()} {platform.python_version()}")
+    libs = ("aiokafka", "asyncpg", "faststream", "orjson", "pydantic")
+    m.add("libraries", ", ".join(f"{p} {_version(p)}" for p in libs))
+    m.add("Kafka", f"{kafka_version}, one broker+controller (KRaft), {origin}")
+    conn = await asyncpg.connect(b.admin_dsn)
+    try:
+        version = await conn.fetchval("SHOW server_version")
+        names = ("fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "wal_level", "max_connections")
+        settings = [f"{n}={await conn.fetchval(f'SHOW {n}')}" for n in names]
+    finally:
+        await conn.close()
+    m.add("PostgreSQL", f"{version}, {origin}")
+    test_settings = "fsync=off" in settings and "synchronous_commit=off" in settings
+    warning = (
+        " — TEST SETTINGS of the throwaway local cluster (deploy/local/postgresql.conf): commits are not durable,"
+        " so Postgres figures are higher than on a durable production setup"
+        if test_settings
+        else ""
+    )
+    m.add("PostgreSQL settings in force", ", ".join(settings) + warning)
+    return m

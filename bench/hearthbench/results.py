@@ -1,0 +1,101 @@
+"""bench/RESULTS.md: the run, the machine, the table, the before/after notes and how each figure is measured."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import REPO
+from .before_after import TIMER_IMPROVEMENT, improvement_lines
+from .harness import Bench
+from .machine import Machine, loadavg
+from .table import render_markdown
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip()
+
+
+def write_results(b: Bench, machine: Machine, cells: list[list[str]], elapsed: float, path: Path, command: str) -> None:
+    sha = _git("rev-parse", "HEAD") or "unknown"
+    dirty = " (with uncommitted changes)" if _git("status", "--porcelain") else ""
+    s = b.sizes
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `bench/run.py` (`make bench`) at the end of every run: the figures below are one run's,",
+        "on the machine described. Nothing in the test suite asserts any timing.",
+        "",
+        f"- **Date**: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- **Commit**: `{sha}`{dirty}",
+        f"- **Command**: `{command}`",
+        f"- **Sizes**: {', '.join(f'{k}={v:,}' if isinstance(v, int) else f'{k}={v:g}' for k, v in vars(s).items())}"
+        + (" (**--quick**: small sizes, not the figures of record)" if b.args.quick else ""),
+        f"- **Sections run**: {', '.join(b.args.only)}; total {elapsed / 60:.1f} min;"
+        f" load average at the end {loadavg()}",
+    ]
+    if b.args.profile:
+        lines.append(f"- **Profiled** (so slower than unprofiled): {', '.join(b.args.profile)}")
+    lines += ["", "## Machine", ""]
+    lines += [f"- **{name}**: {value}" for name, value in machine.facts]
+    lines += [
+        "",
+        "## Figures",
+        "",
+        "ratio = figure ÷ limit. For rates, 1.00 means the kit goes as fast as the raw client does (a batched",
+        "stage can exceed the single-statement limit it is compared with); for latencies, the ratio says how many",
+        "times the raw Kafka hop (or the timer poll interval) the kit takes. Kit events are CloudEvents of about",
+        "0.6 KB; the raw Kafka figures use 1 KB values.",
+        "",
+        render_markdown(cells),
+        "",
+        "## Batch settling in the inbox: before and after",
+        "",
+    ]
+    lines += improvement_lines(b)
+    lines += TIMER_IMPROVEMENT
+    lines += ["", "## How each figure is measured", "", *METHOD]
+    if b.failures:
+        lines += ["", "## Not measured in this run", ""] + [f"- {f}" for f in b.failures]
+    if b.profiles:
+        lines += ["", "## Profiles", ""] + [
+            f"- `{p.relative_to(REPO) if p.is_relative_to(REPO) else p}`" for p in b.profiles
+        ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+METHOD = [
+    "- Every run makes its own databases (through the admin DSN) and topics (6 partitions unless --partitions),"
+    " and drops them at the end. Kit stages marked in-process run in the bench process; the latency runs start"
+    " the kit's worker processes (`python -m hearth.kit.testing.workers relay|consumer`), as a service would.",
+    "- Raw Kafka: pipelined `send()` futures gathered (acks=all, idempotent), best of --rounds; `getmany` on"
+    " assigned partitions, no group, no commits; latency with linger 0 at the rate of each kit latency run, the"
+    " send time carried in the value.",
+    "- Raw Postgres: asyncpg single-row INSERTs of a 100-byte row, autocommit, for --pg-seconds (1 connection,"
+    " and --pg-concurrency connections in one process as the kit would); statements: 100 INSERTs per"
+    " transaction; pgbench over TCP with the same row and `-M prepared`, plus the built-in TPC-B-like script"
+    " at scale 1.",
+    "- Outbox: `hearth.kit.outbox.stage` on one connection; the relay (`OutboxRelay`, batch --relay-batch) drains"
+    " the backlog in-process, its rate taken from the `sent_at` marks of the first to the last batch. Latency:"
+    " each paced tick stages its events in one transaction; staging commit (wall clock after COMMIT returns)"
+    " to arrival at a plain consumer of the topic.",
+    "- Inbox: records already on the topic, the kit's `Inbox` behind FastStream (`attach_inbox`) in-process,"
+    ' rate from the effect rows\' `clock_timestamp()` (first to last), capped at --inbox-seconds. The "alone"'
+    " row calls `Inbox.handle_batch` on records in memory: the difference to the row above is FastStream,"
+    " Kafka fetches and offset commits. Hop: outbox commit in one database → relay process → Kafka → consumer"
+    " process → effect row in another database; the effect time is `clock_timestamp()` in the transaction"
+    " that commits it.",
+    "- Timers: pending timers COPYed due from tomorrow on, so they stay pending; scheduling through"
+    " `UnitOfWork.run` + `tx.schedule`; firing: due timers COPYed, then `TimerPoller.fire_due` until none is"
+    " left; lateness: timers due at --timer-rate/s from 2 s ahead, `TimerPoller.run` with --timer-interval and"
+    " --timer-batch, the handler writing `clock_timestamp()` next to the due time.",
+    "- Memory: peak RSS (`getrusage` for this process, `VmHWM` from /proc for the worker processes, read just"
+    " before they stop).",
+    "- \"bench process CPU\" in the notes is this process's CPU time over the stage's wall time: near 100% means"
+    " the stage is bound by Python on one core, well below means it waits on round trips.",
+]

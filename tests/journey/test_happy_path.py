@@ -3,10 +3,17 @@ events, each once, in the order the journey takes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import io
+import os
+from unittest import mock
+
 from hearth.contracts import CATALOG
 from hearth.journey.personas import Persona
 from hearth.journey.run import drive, settle
 from hearth.journey.timings import Timings
+from hearth.kit.cli import main as hearth
 
 TIMINGS = Timings(dose_review_after=3600)  # the dose review is weeks away: not part of this path
 
@@ -48,3 +55,17 @@ async def test_one_patient_happy_path_emits_exactly_the_journey(journey):
     assert started.approval_id == approved.approval_id and started.session_number == 1 and started.dose_finding
     assert events[5].data.session_id == started.session_id == events[6].data.session_id
     assert run.counter.duplicates == 0 and run.counter.unreadable == 0
+    # What operations see of the same patient: `hearth patient timeline` reads every topic of the run.
+    timeline = await asyncio.to_thread(_timeline, run.stack.prefix, patient.patient_id)
+    assert [line.split()[2] for line in timeline[:-1]] == [e.type for e in events]
+    assert timeline[-1] == f"{len(EXPECTED)} event(s) for {patient.patient_id}"
+
+
+def _timeline(prefix: str, patient_id: str) -> list[str]:
+    out = io.StringIO()
+    with mock.patch.dict(os.environ, {"HEARTH_TOPIC_PREFIX": prefix}), contextlib.redirect_stdout(out):
+        try:
+            hearth(["patient", "timeline", patient_id])
+        except SystemExit as exit_:
+            assert exit_.code in (0, None)
+    return out.getvalue().strip().splitlines()

@@ -64,3 +64,25 @@ async def test_a_failing_handler_is_dead_lettered_alone(infra, pool, unique_name
     assert len(letters) == 2
     headers = dict(letters[0].headers)
     assert headers[REASON] == b"handler_failed" and headers[ORIGIN_OFFSET] == b"2"
+
+
+async def test_one_batch_with_a_repeat_and_a_bad_record_applies_each_event_once(infra, pool, unique_name):
+    prefix = unique_name("ibf") + "."
+    await ensure_topics(infra.kafka_bootstrap, [prefix + dlq_topic("followup")], partitions=1)
+    events = [screened_event(f"pt-{i}") for i in range(3)]
+    values = [events[0].to_json(), events[1].to_json(), b"not json", events[0].to_json(), events[2].to_json()]
+    batch = [Record("t", 0, i, b"pt", v) for i, v in enumerate(values)]
+    publisher = KafkaPublisher(infra.kafka_bootstrap, **kafka_client_options())
+    inbox = Inbox(
+        UnitOfWork(pool, "followup", topic_prefix=prefix),
+        {spec_for(Screened).type: on_screened},
+        DeadLetters(publisher, "followup", topic_prefix=prefix),
+    )
+    try:
+        assert await inbox.handle_batch(batch) is Outcome.APPLIED
+    finally:
+        await publisher.stop()
+    rows = await pool.fetch("SELECT event_id::text AS id, count(*) AS n FROM test_effects GROUP BY event_id")
+    assert {r["id"]: r["n"] for r in rows} == {str(e.id): 1 for e in events}
+    letters = await read_raw(infra.kafka_bootstrap, prefix + dlq_topic("followup"), expect=2, timeout=5)
+    assert [dict(x.headers)[ORIGIN_OFFSET] for x in letters] == [b"2"], "the bad record was dead-lettered twice"

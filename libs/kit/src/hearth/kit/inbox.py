@@ -87,7 +87,59 @@ class Inbox:
 
     async def _settle(self, records: Sequence[ConsumedRecord]) -> list[tuple[str, Outcome]]:
         async with self._uow.pool.acquire() as conn, conn.transaction():
+            try:
+                async with conn.transaction():  # a savepoint around the fast pass
+                    return await self._settle_fast(conn, records)
+            except _HandlerFailed:
+                pass  # some handler failed: settle this batch again record by record, counting its attempts
             return [await self._settle_one(conn, record) for record in records]
+
+    async def _settle_fast(self, conn: Connection, records: Sequence[ConsumedRecord]) -> list[tuple[str, Outcome]]:
+        """The common case in few statements: every event id recorded by one INSERT, handlers without a
+        savepoint each.  Any handler failure aborts the pass (`_HandlerFailed`); dead letters are only sent
+        once the pass has succeeded, so the slower pass never sends one twice."""
+        settled: list[tuple[str, Outcome] | None] = [None] * len(records)
+        letters: list[tuple[int, ConsumedRecord, str, DeadLetterReason]] = []
+        todo: list[tuple[int, ConsumedRecord, Event[Any], EventHandler]] = []
+        for i, record in enumerate(records):
+            try:
+                event = parse_event(record.value or b"")
+            except ContractError as exc:
+                letters.append((i, record, "unreadable", DeadLetterReason("contract", str(exc))))
+                continue
+            handler = self._routes.get(event.type)
+            if handler is None:
+                letters.append(
+                    (i, record, event.type, DeadLetterReason("unhandled_type", f"no handler for {event.type}"))
+                )
+                continue
+            todo.append((i, record, event, handler))
+        fresh = await _record_all(conn, self.consumer, [(event, record) for _, record, event, _ in todo])
+        for i, record, event, handler in todo:
+            if str(event.id) not in fresh:
+                settled[i] = (event.type, Outcome.DUPLICATE)
+                continue
+            fresh.discard(str(event.id))  # the same event twice in one batch: applied once
+            context = EventContext(event.correlationid, causation_id=str(event.id), traceparent=event.traceparent)
+            with bind_context(
+                event_id=str(event.id),
+                event_type=event.type,
+                correlation_id=event.correlationid,
+                trace_id=trace_id_of(event.traceparent),
+            ):
+                tx = self._uow.tx(conn, context)
+                try:
+                    await handler(event, tx)
+                    await tx.flush()
+                except _RETRYABLE:
+                    raise
+                except Exception as exc:
+                    raise _HandlerFailed from exc
+            self._failures.pop((record.topic, record.partition, record.offset), None)
+            settled[i] = (event.type, Outcome.APPLIED)
+        for i, record, event_type, reason in letters:
+            settled[i] = (event_type, await self._dead_letter(record, reason))
+        return [s for s in settled if s is not None]
 
     async def _settle_one(self, conn: Connection, record: ConsumedRecord) -> tuple[str, Outcome]:
         try:
@@ -152,6 +204,10 @@ class Inbox:
         return Outcome.RETRY
 
 
+class _HandlerFailed(Exception):
+    """A handler raised during the fast pass: its effects are rolled back and the batch is settled slowly."""
+
+
 class _RetryBatch(Exception):
     """A handler failed but has attempts left: roll the batch back and read it again after a backoff."""
 
@@ -161,6 +217,26 @@ class _RetryBatch(Exception):
 
 
 _RETRYABLE: tuple[type[Exception], ...] = (PublishError, *TRANSIENT_DB_ERRORS)
+
+
+async def _record_all(
+    conn: Connection, consumer: str, consumed: Sequence[tuple[Event[Any], ConsumedRecord]]
+) -> set[str]:
+    """Record every event of a batch in one statement; returns the ids that were not there yet."""
+    if not consumed:
+        return set()
+    rows = await conn.fetch(
+        "INSERT INTO hearth_inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)"
+        " SELECT $1, e, t, tp, p, o FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])"
+        " AS u(e, t, tp, p, o) ON CONFLICT DO NOTHING RETURNING event_id::text",
+        consumer,
+        [str(e.id) for e, _ in consumed],
+        [e.type for e, _ in consumed],
+        [r.topic for _, r in consumed],
+        [r.partition for _, r in consumed],
+        [r.offset for _, r in consumed],
+    )
+    return {row[0] for row in rows}
 
 
 async def _record(conn: Connection, consumer: str, event: Event[Any], record: ConsumedRecord) -> bool:

@@ -21,6 +21,21 @@ TIMER_IMPROVEMENT = [
 ]
 
 
+# Measured once, before (commit 275bdab) and after the change (commit ccedaea onwards), default sizes.
+INBOX_FAST_PASS = [
+    "",
+    "## Inbox fast pass: before and after",
+    "",
+    "Profiling showed the inbox bound by statements per record (savepoint, inbox insert, effect, release). A batch",
+    "now records all its event ids with one INSERT … unnest, runs the handlers without savepoints, and falls back",
+    "to the per-record pass only when a handler fails. Same script, same sizes, consumer batch 100:",
+    "",
+    "- through Kafka: 1,577 → 3,726 events/s; Inbox.handle_batch alone: 1,727 → 4,746 events/s",
+    "- CPU per event, through Kafka: 420 µs → 182 µs",
+    "",
+]
+
+
 def improvement_lines(b: Bench) -> list[str]:
     batches = sorted(b.args.inbox_batches)
     if len(batches) < 2:

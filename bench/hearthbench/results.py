@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import REPO
-from .before_after import TIMER_IMPROVEMENT, improvement_lines
+from .before_after import INBOX_FAST_PASS, TIMER_IMPROVEMENT, improvement_lines
 from .harness import Bench
 from .machine import Machine, loadavg
 from .table import render_markdown
@@ -59,6 +59,7 @@ def write_results(b: Bench, machine: Machine, cells: list[list[str]], elapsed: f
     ]
     lines += improvement_lines(b)
     lines += TIMER_IMPROVEMENT
+    lines += INBOX_FAST_PASS
     lines += ["", "## How each figure is measured", "", *METHOD]
     if b.failures:
         lines += ["", "## Not measured in this run", ""] + [f"- {f}" for f in b.failures]

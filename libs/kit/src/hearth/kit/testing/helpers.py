@@ -168,21 +168,10 @@ async def group_lag(bootstrap: str, group: str, topics: Sequence[str]) -> int:
         await consumer.stop()
 
 
-class Worker:
-    """A kit component in its own process (see `hearth.kit.testing.workers`)."""
+class ChildProcess:
+    """A process a test starts and may SIGKILL (a crash) or SIGTERM (a graceful stop, SIGKILL after 30 s)."""
 
-    def __init__(self, role: str, *args: str) -> None:
-        self.role = role
-        self.args = list(args)
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Worker:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hearth.kit.testing.workers", self.role, *self.args],
-            env=env,
-        )
-        return self
+    proc: subprocess.Popen[bytes] | None = None
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -200,6 +189,23 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+class Worker(ChildProcess):
+    """A kit component in its own process (see `hearth.kit.testing.workers`)."""
+
+    def __init__(self, role: str, *args: str) -> None:
+        self.role = role
+        self.args = list(args)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hearth.kit.testing.workers", self.role, *self.args],
+            env=env,
+        )
+        return self
 
 
 async def wait_for(predicate: Any, *, timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from ..service import ServiceDefinition
 from ..settings import KitSettings, kafka_client_options
 from ..topics import catalog_topics, ensure_topics
 from . import postgres
-from .helpers import produce
+from .helpers import ChildProcess, produce
 
 S = TypeVar("S", bound=KitSettings)
 D = TypeVar("D", bound=EventData)
@@ -180,7 +179,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ServiceProcess:
+class ServiceProcess(ChildProcess):
     """The service as a real process (`python -m <module> serve`), for tests that SIGKILL it."""
 
     def __init__(self, module: str, env: Mapping[str, str]) -> None:
@@ -207,19 +206,6 @@ class ServiceProcess:
                     pass
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"{self.module} was not ready within {timeout}s")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def service_env(settings: KitSettings) -> dict[str, str]:

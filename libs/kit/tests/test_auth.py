@@ -128,6 +128,10 @@ async def test_another_scheme_counts_as_missing() -> None:
         pytest.param(jwt.encode(claims(sub=None), SECRET), "missing_claim", id="no-sub"),
         pytest.param(jwt.encode(claims(role=None), SECRET), "missing_claim", id="no-role"),
         pytest.param(jwt.encode(claims(role="admin"), SECRET), "unknown_role", id="unknown-role"),
+        pytest.param(jwt.encode(claims(role=["clinician"]), SECRET), "unknown_role", id="role-list"),
+        pytest.param(jwt.encode(claims(role={"name": "clinician"}), SECRET), "unknown_role", id="role-object"),
+        pytest.param(jwt.encode(claims(role=1), SECRET), "unknown_role", id="role-number"),
+        pytest.param(jwt.encode(claims(sub=["clin-1"]), SECRET), "invalid_token", id="sub-list"),
         pytest.param("not-a-jwt", "invalid_token", id="garbage"),
         pytest.param(mint_token(DEV, "clin-1", Role.CLINICIAN)[:-3] + "abc", "invalid_signature", id="tampered"),
     ],
@@ -137,6 +141,27 @@ async def test_bad_tokens_are_401_with_the_error_body(token: str, code: str) -> 
 
     assert_refused(response, 401, code)
     assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+async def test_a_refusal_logs_the_route_template_never_the_raw_path(capsys: pytest.CaptureFixture[str]) -> None:
+    app = make_app(DEV)
+
+    @app.get("/orders/{order_id}")
+    async def order(order_id: str, principal: Annotated[Principal, Depends(require_roles(Role.OPS))]) -> str:
+        return order_id
+
+    planted = "Johanna-Quixbury-742-Evergreen-Terrace"
+    refused = await get(app, f"/orders/{planted}", {"Authorization": "Bearer not-a-jwt"})
+    forbidden = await get(
+        app, f"/orders/{planted}", {"Authorization": f"Bearer {mint_token(DEV, 'pt-1', Role.PATIENT)}"}
+    )
+
+    assert (refused.status_code, forbidden.status_code) == (401, 403)
+    lines = [line for line in capsys.readouterr().out.splitlines() + capsys.readouterr().err.splitlines()]
+    refusals = [line for line in lines if "request refused" in line]
+    assert len(refusals) == 2, lines
+    assert all("/orders/{order_id}" in line for line in refusals)
+    assert not [line for line in lines if planted in line]
 
 
 async def test_expiry_within_the_leeway_is_accepted() -> None:

@@ -42,6 +42,9 @@ class Role(StrEnum):
     THERAPIST = "therapist"
 
 
+_ROLE_NAMES = frozenset(r.value for r in Role)
+
+
 class AuthSettings(BaseModel):
     jwt_secret: SecretStr | None = None
     jwt_public_key: str | None = None
@@ -146,7 +149,8 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
     subject, role, token_id = claims.get("sub"), claims.get("role"), claims.get("jti")
     if not isinstance(subject, str) or not subject or role is None:
         raise AuthError(401, "missing_claim", "the token lacks a required claim")
-    if role not in {r.value for r in Role}:
+    # A signed token may still carry any JSON in `role` (a list, an object): only one known role name passes.
+    if not isinstance(role, str) or role not in _ROLE_NAMES:
         raise AuthError(401, "unknown_role", "the token carries an unknown role")
     return Principal(subject=subject, role=Role(role), token_id=str(token_id) if token_id else None)
 
@@ -205,7 +209,9 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
             if allowed and principal.role not in allowed:
                 raise AuthError(403, "forbidden", f"the role {principal.role} may not do this")
         except AuthError as refused:
-            _log.warning("request refused", code=refused.code, status=refused.status, path=request.url.path)
+            # The route template (`/orders/{order_id}`), never the raw path: a path segment may hold anything.
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            _log.warning("request refused", code=refused.code, status=refused.status, route=route)
             raise
         return principal
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from . import audit, dev, dlq, events, kafka_acls, tokens, topics
 
@@ -15,6 +16,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="group", required=True)
     for module in (dlq, topics, kafka_acls, events, audit, tokens, dev):
         module.register(commands)
+    for plugin in entry_points(group="hearth.cli"):  # command groups of other workspace packages (`hearth rules`)
+        plugin.load()(commands)
     args = parser.parse_args(argv)
     try:
         result = args.run(args)

@@ -82,6 +82,7 @@ class Setting:
     secret: SecretRef | None
     description: str
     migrate_only: bool = False  # only the migration one-shot/Job gets it (the schema-owner DSN)
+    serve_required: bool = False  # optional for `migrate`, required to serve (KitSettings.missing_for_serve)
 
 
 # Deployment-wide values that replace a settings default in every generated env file, by field name.
@@ -159,6 +160,10 @@ def _env_name(cls: type[KitSettings], field: str, info: FieldInfo) -> str:
     return (prefix + field).upper()
 
 
+SERVE_REQUIRED = frozenset({"idempotency_secret"})
+"""Secrets `serve` refuses to start without that `migrate` never gets (`KitSettings.missing_for_serve`)."""
+
+
 def settings_of(service: str) -> list[Setting]:
     cls = settings_class(service)
     result = []
@@ -173,6 +178,7 @@ def settings_of(service: str) -> list[Setting]:
                 secret=_secret_ref(service, field) if secret else None,
                 description=" ".join((info.description or "").split()),
                 migrate_only=field == "migrations_database_url",
+                serve_required=field in SERVE_REQUIRED,
             )
         )
     return result
@@ -236,7 +242,7 @@ def _secret_env(service: str, *, migrate: bool) -> list[dict[str, Any]]:
         if s.secret is None or (s.migrate_only and not migrate) or (migrate and not s.required and not s.migrate_only):
             continue
         ref: dict[str, Any] = {"name": s.secret.secret, "key": s.secret.key}
-        if not s.required:
+        if not s.required and not s.serve_required:
             ref["optional"] = True
         env.append({"name": s.env, "valueFrom": {"secretKeyRef": ref}})
     return env

@@ -119,7 +119,11 @@ def test_every_setting_a_service_reads_is_set_and_valid(compose, helpers, gen, l
     assert loaded.kafka_sasl_mechanism == "SCRAM-SHA-512"
     assert loaded.kafka_username == service
     assert loaded.kafka_ca_file == "/etc/hearth/kafka-ca/ca.pem"
-    if not container.endswith("-migrate"):
+    if container.endswith("-migrate"):
+        assert "HEARTH_IDEMPOTENCY_SECRET" not in env  # a secret only the server holds
+    else:
+        assert loaded.missing_for_serve() == []  # create_app refuses to start otherwise
+        assert "HEARTH_MIGRATIONS_DATABASE_URL" not in env  # the server never holds the schema owner's password
         assert loaded.jwt_secret is not None  # a dev secret, so tokens can be checked
         assert loaded.kafka_password is not None
         # the aiokafka options every client of the service is built with (the CA file exists only in the

@@ -167,8 +167,10 @@ def test_every_setting_a_service_reads_is_set_and_valid(
     if workload == "Job":
         assert "HEARTH_MIGRATIONS_DATABASE_URL" in env
         assert "HEARTH_KAFKA_PASSWORD" not in env and "HEARTH_JWT_SECRET" not in env  # it needs neither
+        assert "HEARTH_IDEMPOTENCY_SECRET" not in env  # a secret only the server holds
     else:
         assert "HEARTH_MIGRATIONS_DATABASE_URL" not in env  # the server never holds the schema owner's password
+        assert loaded.missing_for_serve() == []  # create_app refuses to start otherwise
 
 
 def test_dev_overlay_uses_in_cluster_kafka_and_postgres(helpers, rendered):
@@ -280,16 +282,11 @@ def test_example_secrets_document_every_secret_prod_refers_to(helpers, rendered)
         for container in pod["containers"]:
             for item in container.get("env", []):
                 if ref := item.get("valueFrom", {}).get("secretKeyRef"):
-                    referenced.add(
-                        (
-                            re.sub(
-                                r"^hearth-(fulfillment|session|followup)-(db|kafka)$",
-                                r"hearth-screening-\2",
-                                ref["name"],
-                            ),
-                            ref["key"],
-                        )
+                    name = re.sub(
+                        r"^hearth-(fulfillment|session|followup)-(db|kafka)$", r"hearth-screening-\2", ref["name"]
                     )
+                    name = re.sub(r"^hearth-(session|followup)-secrets$", "hearth-screening-secrets", name)
+                    referenced.add((name, ref["key"]))
         for volume in pod.get("volumes", []):
             if "secret" in volume:
                 referenced.add((volume["secret"]["secretName"], "ca.crt"))

@@ -4,6 +4,8 @@ through a handler never reaches a log line."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -11,7 +13,7 @@ from typing import Annotated
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from hearth.contracts.events.screening import Screened
 from hearth.kit import migrations
@@ -28,6 +30,7 @@ from hearth.kit.tx import Tx
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 AUTH = AuthSettings(jwt_secret=SECRET)
+IDEMPOTENCY_SECRET = "a-test-idempotency-key-that-is-32-bytes-or-more"
 log = get_logger("probe")
 
 PLANTED = {
@@ -77,7 +80,12 @@ async def app_client(private_infra) -> AsyncIterator[tuple[httpx.AsyncClient, st
     await migrations.migrate(conn, migrations.kit_migrations())
     await conn.execute("CREATE TABLE probe_effects (event_id uuid NOT NULL)")
     await conn.close()
-    settings = KitSettings(database_url=dsn, kafka_bootstrap=private_infra.kafka_bootstrap, jwt_secret=SECRET)
+    settings = KitSettings(
+        database_url=dsn,
+        kafka_bootstrap=private_infra.kafka_bootstrap,
+        jwt_secret=SECRET,
+        idempotency_secret=IDEMPOTENCY_SECRET,
+    )
     definition = ServiceDefinition(name="screening", title="probe", routers=(_router(),))
     app = create_app(definition, settings)
     async with app.router.lifespan_context(app):
@@ -149,8 +157,25 @@ async def test_idempotency_key_replays_the_first_result(app_client):
     try:
         assert await conn.fetchval("SELECT count(*) FROM probe_effects") == 1
         assert await conn.fetchval("SELECT count(*) FROM hearth_outbox") == 1
+        stored = await conn.fetchval("SELECT request_hash FROM hearth_idempotency WHERE key = 'probe-1'")
     finally:
         await conn.close()
+    # The fingerprint is keyed by the service's secret: the body cannot be confirmed by hashing a guess.
+    sent = json.dumps(body, separators=(",", ":")).encode()
+    assert sent == first.request.content
+    plain = hashlib.sha256(b"POST /probes\n" + sent).hexdigest()
+    keyed = hmac.new(IDEMPOTENCY_SECRET.encode(), b"POST /probes\n" + sent, hashlib.sha256).hexdigest()
+    assert plain not in stored
+    assert stored == f"hmac-sha256:{keyed}"
+
+
+def test_serving_needs_an_idempotency_secret_that_migrating_does_not():
+    definition = ServiceDefinition(name="screening", title="probe", routers=(_router(),))
+    migrate_only = KitSettings(database_url="postgresql://x@127.0.0.1/x", jwt_secret=SECRET)
+    with pytest.raises(ValueError, match="HEARTH_IDEMPOTENCY_SECRET"):
+        create_app(definition, migrate_only)
+    with pytest.raises(ValueError, match="HEARTH_IDEMPOTENCY_SECRET"):
+        create_app(definition, migrate_only.model_copy(update={"idempotency_secret": SecretStr("short")}))
 
 
 async def test_personal_data_never_reaches_a_log_line(app_client, capsys):

@@ -32,3 +32,20 @@ async def test_an_edited_migration_is_refused(pg_database):
         assert not await migrations.is_current(conn, edited)
     finally:
         await conn.close()
+
+
+async def test_plain_request_fingerprints_are_discarded(pg_database):
+    conn = await asyncpg.connect(pg_database)
+    try:
+        before = [m for m in migrations.kit_migrations() if m.version < 10]
+        await migrations.migrate(conn, before)
+        insert = (
+            "INSERT INTO hearth_idempotency (principal, key, request_hash, status_code, response)"
+            " VALUES ('p', $1, $2, 200, '{}')"
+        )
+        await conn.execute(insert, "old", "a" * 64)
+        await conn.execute(insert, "new", "hmac-sha256:" + "b" * 64)
+        await migrations.migrate(conn, migrations.kit_migrations())
+        assert [r["key"] for r in await conn.fetch("SELECT key FROM hearth_idempotency")] == ["new"]
+    finally:
+        await conn.close()

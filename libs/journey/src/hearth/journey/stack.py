@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -74,6 +75,7 @@ class Stack:
                 "HEARTH_KAFKA_BOOTSTRAP": self.bootstrap,
                 "HEARTH_TOPIC_PREFIX": self.prefix,
                 "HEARTH_JWT_SECRET": self.jwt_secret,
+                "HEARTH_IDEMPOTENCY_SECRET": secrets.token_urlsafe(32),  # each service its own
                 "HEARTH_HTTP_HOST": "127.0.0.1",
                 "HEARTH_HTTP_PORT": str(port),
                 "HEARTH_OUTBOX_SWEEP_SECONDS": "0.5",

@@ -70,6 +70,8 @@ def all_migrations(definition: ServiceDefinition) -> list[migrations.Migration]:
 def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Clock | None = None) -> FastAPI:
     clock = clock or SystemClock()
     configure_logging(definition.name, settings.log_level, json=settings.log_json)
+    if missing := settings.missing_for_serve():  # secrets only `serve` holds, never `migrate`
+        raise ValueError(f"{definition.name}: cannot serve without {', '.join(missing)}")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

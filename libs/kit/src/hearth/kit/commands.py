@@ -3,11 +3,16 @@
 The key is checked and the first response stored in the command's own transaction.  Two concurrent requests
 with one key both run; the second's insert of the key conflicts, its transaction (effects included) rolls back,
 and its retry finds and replays the first response.
+
+The stored fingerprint of a request is an HMAC-SHA256 under the service's own `idempotency_secret`, never a plain
+hash of the body: a plain hash lets anyone who can guess a body (a person's shipping details) confirm it from a
+copy of the table.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,9 +45,9 @@ async def run_command(
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not 1 <= len(key) <= 200:
         raise ApiError(400, "bad_idempotency_key", f"{IDEMPOTENCY_HEADER} must be 1 to 200 characters")
-    fingerprint = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + await request.body()
-    ).hexdigest()
+    fingerprint = request_fingerprint(
+        _idempotency_secret(request), request.method, request.url.path, await request.body()
+    )
     context = EventContext(
         correlation_id=_identifier(request.headers.get("X-Correlation-ID")) or str(uuid.uuid4()),
         causation_id=_identifier(request.headers.get("X-Request-ID")),
@@ -85,6 +90,22 @@ async def run_command(
             if key is None or exc.constraint_name != "hearth_idempotency_pkey":
                 raise
     raise ApiError(409, "idempotency_conflict", "a concurrent request with the same Idempotency-Key is in progress")
+
+
+FINGERPRINT_SCHEME = "hmac-sha256:"
+
+
+def request_fingerprint(secret: bytes, method: str, path: str, body: bytes) -> str:
+    """What tells a repeat of a request from another request under the same key, keyed by the service's secret."""
+    message = method.encode() + b" " + path.encode() + b"\n" + body
+    return FINGERPRINT_SCHEME + hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _idempotency_secret(request: Request) -> bytes:
+    secret = request.app.state.runtime.settings.idempotency_secret
+    if secret is None:  # create_app refuses to start without it; this guards apps assembled otherwise
+        raise RuntimeError("HEARTH_IDEMPOTENCY_SECRET is not set")
+    return bytes(secret.get_secret_value().encode())
 
 
 def _identifier(value: str | None) -> str | None:

@@ -64,8 +64,20 @@ class KitSettings(KafkaSettings):
     jwt_public_key: str | None = Field(default=None, description="PEM public key for bearer tokens (production)")
     jwt_issuer: str = Field(default="hearth", description="Expected token issuer")
     jwt_audience: str = Field(default="hearth-api", description="Expected token audience")
+    idempotency_secret: SecretStr | None = Field(
+        default=None,
+        description="This service's own HMAC key (32+ bytes) for Idempotency-Key request fingerprints; "
+        "required to serve",
+    )
     max_body_bytes: int = Field(default=65536, ge=1024, description="Larger request bodies get 413")
     shutdown_grace_seconds: float = Field(default=15.0, gt=0, description="Time to finish in-flight work on SIGTERM")
+
+    def missing_for_serve(self) -> list[str]:
+        """The settings `serve` needs that `migrate` does not (so a migration Job never holds them)."""
+        missing = []
+        if self.idempotency_secret is None or len(self.idempotency_secret.get_secret_value().encode()) < 32:
+            missing.append("HEARTH_IDEMPOTENCY_SECRET (32 bytes or more)")
+        return missing
 
 
 def kafka_client_options() -> dict[str, Any]:

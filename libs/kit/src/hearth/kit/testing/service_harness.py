@@ -39,6 +39,7 @@ S = TypeVar("S", bound=KitSettings)
 D = TypeVar("D", bound=EventData)
 
 JWT_SECRET = "component-test-secret-of-at-least-32-bytes"
+IDEMPOTENCY_SECRET = "component-test-idempotency-hmac-key-32-bytes"
 
 
 @dataclass
@@ -140,6 +141,7 @@ async def prepare(
         "kafka_bootstrap": infra.kafka_bootstrap,
         "topic_prefix": prefix,
         "jwt_secret": JWT_SECRET,
+        "idempotency_secret": IDEMPOTENCY_SECRET,
         "outbox_sweep_seconds": 0.2,
         "timer_poll_seconds": 0.1,
         "log_level": "WARNING",

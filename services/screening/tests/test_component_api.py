@@ -21,6 +21,8 @@ def approve_body(**changes):
         "starting_dose_mg": 200,
         "prescriber_id": CLINICIAN,
         "prescriber_license_state": "CO",
+        # On record whatever the day: from 2027 the prescribing rules ask for it (test_component_rules.py).
+        "in_person_evaluation_on": "2026-11-20",
     }
     return body | changes
 

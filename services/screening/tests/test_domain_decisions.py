@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from hearth.contracts import ReasonCode
+from hearth.rules import DEFAULT_FILE, load
+from hearth.screening import decisions
 from hearth.screening.decisions import (
     ApproveRequest,
     DecisionRefused,
     DeclineRequest,
     RevokeRequest,
-    approve,
-    decline,
     revoke,
 )
 from hearth.screening.domain import BloodPressure, Criteria, assess
@@ -22,6 +22,15 @@ from hearth.screening.examples import answers, intake
 CRITERIA = Criteria(served_states=frozenset({"CO", "CA", "NY"}))
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+RULES = load(DEFAULT_FILE)
+
+
+def approve(*args, **kwargs):
+    return decisions.approve(*args, rules=RULES, **kwargs)
+
+
+def decline(*args, **kwargs):
+    return decisions.decline(*args, rules=RULES, **kwargs)
 
 
 def assessment(**changes):
@@ -89,7 +98,12 @@ def test_the_prescriber_must_be_licensed_in_the_patient_state():
 def test_every_failed_condition_is_reported_at_once():
     review = assessment(blood_pressure=None)
     refused = refusal(
-        approve, review, None, request(prescriber_license_state="CA", starting_dose_mg=450), decision_id="a", now=NOW
+        approve,
+        review,
+        None,
+        request(prescriber_license_state="CA", starting_dose_mg=450),
+        decision_id="a",
+        now=NOW,
     )
     assert [f.code for f in refused.failures] == [
         "license_state_mismatch",

@@ -8,8 +8,10 @@ import pytest
 
 from hearth.contracts import ReasonCode
 from hearth.contracts.events.codes import DECISION_ONLY
+from hearth.rules import DEFAULT_FILE, load
 from hearth.screening.domain import RULES, BloodPressure, Criteria, Effect, Trial, screen
 from hearth.screening.examples import answers, intake
+from hearth.screening.settings import ScreeningSettings
 
 CRITERIA = Criteria(served_states=frozenset({"CO", "CA", "NY"}))
 
@@ -128,14 +130,29 @@ def test_trd_counts_one_drug_once():
         (135, 85, "eligible", ()),
     ],
 )
-def test_blood_pressure_limit_is_above_140_over_90(systolic, diastolic, outcome, reasons):
-    result = screen(intake(blood_pressure=BloodPressure(systolic, diastolic)), CRITERIA)
+def test_an_opt_in_borderline_band_of_5_sends_readings_near_140_over_90_to_review(
+    systolic, diastolic, outcome, reasons
+):
+    criteria = dataclasses.replace(CRITERIA, bp_borderline_margin=5)
+    result = screen(intake(blood_pressure=BloodPressure(systolic, diastolic)), criteria)
     assert (result.outcome, result.reasons) == (outcome, reasons)
 
 
-def test_without_a_borderline_margin_140_over_90_is_eligible():
-    criteria = dataclasses.replace(CRITERIA, bp_borderline_margin=0)
-    assert screen(intake(blood_pressure=BloodPressure(140, 90)), criteria).outcome == "eligible"
+@pytest.mark.parametrize(
+    ("systolic", "diastolic", "outcome"),
+    [(140, 90, "eligible"), (138, 88, "eligible"), (136, 86, "eligible"), (141, 90, "ineligible"),
+     (140, 91, "ineligible")],
+)  # fmt: skip
+def test_by_default_only_the_published_rule_applies_above_140_over_90(systolic, diastolic, outcome):
+    assert Criteria().bp_borderline_margin == 0
+    assert screen(intake(blood_pressure=BloodPressure(systolic, diastolic)), CRITERIA).outcome == outcome
+
+
+def test_the_default_criteria_come_from_the_rules_file_with_no_borderline_band():
+    criteria = ScreeningSettings.model_construct().criteria(load(DEFAULT_FILE))
+    assert (criteria.bp_max_systolic, criteria.bp_max_diastolic, criteria.bp_borderline_margin) == (140, 90, 0)
+    opted_in = ScreeningSettings.model_construct(bp_borderline_margin=5).criteria(load(DEFAULT_FILE))
+    assert opted_in.bp_borderline_margin == 5
 
 
 def test_missing_vitals_send_to_review():

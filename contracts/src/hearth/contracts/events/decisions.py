@@ -27,6 +27,14 @@ class Approved(EventData):
     prescriber_id: Identifier = Field(description="Pseudonymous id of the approving prescriber.")
     prescriber_license_state: UsState = Field(description="US state in which the prescriber is licensed.")
     patient_state: UsState = Field(description="US state the patient lives in; equals prescriber_license_state.")
+    rules_version: Identifier | None = Field(
+        default=None, description="Version of the clinical rules file the approval was decided under."
+    )
+    regime: Identifier | None = Field(
+        default=None,
+        description="Id of the prescribing regime in force at the approval, e.g. telemedicine_flexibility or"
+        " ryan_haight_in_person.",
+    )
 
     @field_validator("dose_count")
     @classmethod
@@ -55,6 +63,8 @@ class Approved(EventData):
             prescriber_id="clin-0042",
             prescriber_license_state="CO",
             patient_state="CO",
+            rules_version="2026.12.03-1",
+            regime="telemedicine_flexibility",
         )
 
 

@@ -16,6 +16,7 @@ from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.commands import run_command
 from hearth.kit.http_errors import ApiError, ErrorBody, FieldError
 from hearth.kit.tx import Tx
+from hearth.rules import Rules
 
 from . import handlers, store
 from .bodies import ApproveBody, DeclineBody, IntakeBody, RevokeBody
@@ -63,8 +64,7 @@ def _must_be_caller(principal: Principal, value: str, field: str, what: str) -> 
         raise ApiError(403, f"{field}_not_caller", message, fields=[FieldError(field=f"body.{field}", message=message)])
 
 
-def router(settings: ScreeningSettings) -> APIRouter:
-    criteria = settings.criteria()
+def router(settings: ScreeningSettings, rules: Rules) -> APIRouter:
     api = APIRouter(tags=["screening"], responses=_ERRORS)
 
     @api.post("/intakes", status_code=201, response_model=AssessmentSummary, summary="Submit an intake")
@@ -73,9 +73,10 @@ def router(settings: ScreeningSettings) -> APIRouter:
         Idempotent with an `Idempotency-Key` header. A patient may only submit their own intake."""
         if who.role is Role.PATIENT:
             _must_be_caller(who, body.patient_id, "patient_id", "a patient submits only their own intake")
-        intake = body.to_intake()
+        intake, book = body.to_intake(), rules.current()
+        criteria = settings.criteria(book)
         return await _command(
-            request, runtime, who, lambda tx: handlers.submit_intake(intake, criteria, who.subject, tx), 201
+            request, runtime, who, lambda tx: handlers.submit_intake(intake, criteria, book, who.subject, tx), 201
         )
 
     @api.get("/assessments/{assessment_id}", response_model=AssessmentView, summary="Read an assessment")
@@ -93,14 +94,15 @@ def router(settings: ScreeningSettings) -> APIRouter:
         """Approve (plan, starting dose, licence state; a justification for a needs_review screening) or
         decline (a reason code); emits `approved` or `declined`. One decision per assessment."""
         _must_be_caller(who, body.prescriber_id, "prescriber_id", "prescribers decide in their own name")
+        book = rules.current()
         if isinstance(body, ApproveBody):
             approve = body.request()
             return await _command(
-                request, runtime, who, lambda tx: handlers.approve(assessment_id, approve, who.subject, tx), 201
+                request, runtime, who, lambda tx: handlers.approve(assessment_id, approve, book, who.subject, tx), 201
             )
         decline = body.request()
         return await _command(
-            request, runtime, who, lambda tx: handlers.decline(assessment_id, decline, who.subject, tx), 201
+            request, runtime, who, lambda tx: handlers.decline(assessment_id, decline, book, who.subject, tx), 201
         )
 
     @api.post("/approvals/{approval_id}/revoke", response_model=DecisionView, summary="Revoke an approval")

@@ -5,6 +5,7 @@ The intake has no name, address or birth date fields: the patient is a pseudonym
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
@@ -112,10 +113,26 @@ class ApproveBody(Command):
     prescriber_id: Identifier = Field(description="Must be the caller (the token's subject)")
     prescriber_license_state: UsState = Field(description="Must be the patient's state")
     justification: Text | None = Field(default=None, description="Required to approve a needs_review screening")
+    in_person_evaluation_on: date | None = Field(
+        default=None,
+        description="The day the prescriber evaluated the patient in person; required by a prescribing regime that"
+        " asks for an in-person evaluation (from 2027-01-01 unless the telemedicine flexibilities are extended),"
+        " unless a telemedicine special registration is given",
+    )
+    special_registration: Identifier | None = Field(
+        default=None,
+        description="The prescriber's telemedicine special registration number, where the regime accepts one",
+    )
 
     def request(self) -> decisions.ApproveRequest:
         return decisions.ApproveRequest(
-            self.plan, self.starting_dose_mg, self.prescriber_id, self.prescriber_license_state, self.justification
+            self.plan,
+            self.starting_dose_mg,
+            self.prescriber_id,
+            self.prescriber_license_state,
+            self.justification,
+            self.in_person_evaluation_on,
+            self.special_registration,
         )
 
 

@@ -2,23 +2,26 @@
 
 One decision per assessment. Approving needs a screening without exclusions (an `ineligible` outcome, or a
 `needs_review` one that also carries an exclusion because the safety flag overrode it, is refused), a
-prescriber licensed in the patient's state, a starting dose of 100-400 mg, and, for a `needs_review`
-screening, a written justification. Every failed condition is reported at once.
+prescriber licensed in the patient's state, a starting dose in the rules file's starting range (100-400 mg), for a
+`needs_review` screening a written justification, and whatever the prescribing regime in force that day asks
+for (from 2027: an in-person medical evaluation on record, or a telemedicine special registration). Every failed
+condition is reported at once; every decision records the rules version and the regime it was taken under.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from hearth.contracts.events.codes import ReasonCode
 from hearth.contracts.events.decisions import PLAN_DOSES, ApprovalRevoked, Approved, Declined, Plan
+from hearth.rules import Regime, RuleBook
+from hearth.rules.model import CONTRACT_STARTING_MG
 
 from .domain import Assessment
 
-MAX_DOSE_MG = 600  # the ceiling no dose may ever exceed; sessions titrate towards it
-STARTING_DOSE_MG = (100, 400)  # the sublingual starting range; well under the ceiling
+STARTING_DOSE_MG = CONTRACT_STARTING_MG  # what a request may say at all; the rules file may narrow it
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class ApproveRequest:
     prescriber_id: str
     prescriber_license_state: str
     justification: str | None = None
+    in_person_evaluation_on: date | None = None  # the day the prescriber evaluated the patient in person
+    special_registration: str | None = None  # the prescriber's telemedicine special registration number
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,11 @@ class Decision:
     reason: ReasonCode | None = None  # of a decline
     note: str | None = None  # free text of a decline
     revocation: Revocation | None = None
+    rules_version: str | None = None  # the rules the decision was taken under (none: before rules were recorded)
+    rules_digest: str | None = None
+    regime: str | None = None
+    in_person_evaluation_on: date | None = None
+    special_registration: str | None = None
 
     @property
     def dose_count(self) -> int | None:
@@ -108,6 +118,8 @@ class Decision:
             prescriber_id=self.prescriber_id,
             prescriber_license_state=self.prescriber_license_state,
             patient_state=self.patient_state,
+            rules_version=self.rules_version,
+            regime=self.regime,
         )
 
     def declined_event(self) -> Declined:
@@ -125,8 +137,30 @@ def _undecided(current: Decision | None) -> None:
         raise DecisionRefused([failure], conflict=True, current=current)
 
 
+def _regime_failures(regime: Regime, request: ApproveRequest, today: date) -> list[Failure]:
+    if request.in_person_evaluation_on is not None and request.in_person_evaluation_on > today:
+        message = "the in-person evaluation cannot be dated after today"
+        return [Failure("in_person_evaluation_in_future", message, "in_person_evaluation_on")]
+    if not regime.in_person_evaluation_required or request.in_person_evaluation_on is not None:
+        return []
+    if regime.special_registration_accepted and (request.special_registration or "").strip():
+        return []
+    alternative = " or a telemedicine special registration" if regime.special_registration_accepted else ""
+    message = (
+        f"since {regime.effective_from} ({regime.id}) an approval needs the date of an in-person medical"
+        f" evaluation{alternative}"
+    )
+    return [Failure("in_person_evaluation_required", message, "in_person_evaluation_on")]
+
+
 def approve(
-    assessment: Assessment, current: Decision | None, request: ApproveRequest, *, decision_id: str, now: datetime
+    assessment: Assessment,
+    current: Decision | None,
+    request: ApproveRequest,
+    *,
+    decision_id: str,
+    now: datetime,
+    rules: RuleBook,
 ) -> Decision:
     _undecided(current)
     screening, state = assessment.screening, assessment.intake.state
@@ -136,6 +170,12 @@ def approve(
         conflicts.append(
             Failure("not_eligible", f"the screening excludes the patient ({excluded}): it cannot be approved")
         )
+    regime = rules.regime_at(now)
+    if regime is None:
+        message = f"no prescribing regime of the rules file (version {rules.version}) covers {rules.local_day(now)}"
+        conflicts.append(Failure("no_regime_in_force", message))
+    else:
+        invalid += _regime_failures(regime, request, rules.local_day(now))
     if request.prescriber_license_state != state:
         invalid.append(
             Failure(
@@ -144,8 +184,8 @@ def approve(
                 "prescriber_license_state",
             )
         )
-    low, high = STARTING_DOSE_MG
-    if not low <= request.starting_dose_mg <= min(high, MAX_DOSE_MG):
+    low, high = rules.dose.starting_min_mg, rules.dose.starting_max_mg
+    if not low <= request.starting_dose_mg <= high:
         invalid.append(
             Failure("starting_dose_out_of_range", f"the starting dose must be {low}-{high} mg", "starting_dose_mg")
         )
@@ -171,11 +211,22 @@ def approve(
         starting_dose_mg=request.starting_dose_mg,
         prescriber_license_state=request.prescriber_license_state,
         justification=request.justification,
+        in_person_evaluation_on=request.in_person_evaluation_on,
+        special_registration=request.special_registration,
+        rules_version=rules.version,
+        rules_digest=rules.digest,
+        regime=None if regime is None else regime.id,
     )
 
 
 def decline(
-    assessment: Assessment, current: Decision | None, request: DeclineRequest, *, decision_id: str, now: datetime
+    assessment: Assessment,
+    current: Decision | None,
+    request: DeclineRequest,
+    *,
+    decision_id: str,
+    now: datetime,
+    rules: RuleBook,
 ) -> Decision:
     _undecided(current)
     return Decision(
@@ -188,6 +239,9 @@ def decline(
         decided_at=now,
         reason=request.reason,
         note=request.note,
+        rules_version=rules.version,
+        rules_digest=rules.digest,
+        regime=regime.id if (regime := rules.regime_at(now)) else None,
     )
 
 

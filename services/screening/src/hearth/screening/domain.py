@@ -87,13 +87,13 @@ class Intake:
 
 @dataclass(frozen=True)
 class Criteria:
-    """The clinical numbers of the rules; each comes from configuration (see settings.py)."""
+    """The clinical numbers of the rules, from the rules file and the settings (see settings.py)."""
 
     served_states: frozenset[str] = frozenset()
     min_age: int = 18
     bp_max_systolic: int = 140
     bp_max_diastolic: int = 90
-    bp_borderline_margin: int = 5
+    bp_borderline_margin: int = 0  # off: the published rule only; a positive band is opt-in
     trd_min_trials: int = 2
     trd_min_weeks: int = 6
 
@@ -164,7 +164,8 @@ RULES: tuple[Rule, ...] = (
     Rule(R.SAFETY_FLAG_ITEM9, E.URGENT_REVIEW, "PHQ-9 item 9 (thoughts of self-harm) answered above 0",
          lambda i, c: i.phq9[8] > 0),
     Rule(R.BORDERLINE_VITALS, E.REVIEW,
-         "Blood pressure less than {bp_borderline_margin} mmHg below a limit (and not above either)", bp_borderline),
+         "Blood pressure in the opt-in borderline band just below a limit: {bp_borderline_margin} mmHg wide"
+         " (0, the default: off)", bp_borderline),
     Rule(R.MISSING_VITALS, E.REVIEW, "No blood pressure reading", lambda i, c: i.blood_pressure is None),
     Rule(R.MISSING_DATA, E.REVIEW, "An exclusion question answered \"don't know\"",
          lambda i, c: bool(i.unknown_answers())),

@@ -6,10 +6,12 @@ Each runs in the kit's unit of work (`tx`): the rows, the audit entry and the st
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from hearth.kit import audit
 from hearth.kit.http_errors import ApiError
 from hearth.kit.tx import Tx
+from hearth.rules import RuleBook
 
 from . import decisions, domain, store
 from .views import AssessmentSummary, DecisionView
@@ -19,11 +21,18 @@ def entity(assessment_id: str) -> str:
     return f"assessment:{assessment_id}"
 
 
-async def submit_intake(intake: domain.Intake, criteria: domain.Criteria, actor: str, tx: Tx) -> AssessmentSummary:
+def rules_stamp(d: decisions.Decision) -> dict[str, str | None]:
+    return {"rules_version": d.rules_version, "rules_digest": d.rules_digest, "regime": d.regime}
+
+
+async def submit_intake(
+    intake: domain.Intake, criteria: domain.Criteria, rules: RuleBook, actor: str, tx: Tx
+) -> AssessmentSummary:
     assessment = domain.assess(intake, criteria, assessment_id=str(uuid.uuid4()), submitted_by=actor, now=tx.now)
     await store.insert_assessment(tx.conn, assessment)
     s = assessment.screening
-    details = {"outcome": s.outcome, "reasons": [str(r) for r in s.reasons], "safety_flag": s.safety_flag}
+    details: dict[str, Any] = {"outcome": s.outcome, "reasons": [str(r) for r in s.reasons]}
+    details |= {"safety_flag": s.safety_flag, **rules.stamp(None)}
     await audit.append(
         tx.conn, at=tx.now, actor=actor, action="screened", entity=entity(assessment.id), details=details
     )
@@ -38,9 +47,11 @@ async def _undecided_assessment(tx: Tx, assessment_id: str) -> tuple[domain.Asse
     return assessment, await store.load_decision(tx.conn, assessment_id)
 
 
-async def approve(assessment_id: str, request: decisions.ApproveRequest, actor: str, tx: Tx) -> DecisionView:
+async def approve(
+    assessment_id: str, request: decisions.ApproveRequest, rules: RuleBook, actor: str, tx: Tx
+) -> DecisionView:
     assessment, current = await _undecided_assessment(tx, assessment_id)
-    approval = decisions.approve(assessment, current, request, decision_id=str(uuid.uuid4()), now=tx.now)
+    approval = decisions.approve(assessment, current, request, decision_id=str(uuid.uuid4()), now=tx.now, rules=rules)
     await store.insert_decision(tx.conn, approval)
     details = {
         "approval_id": approval.id,
@@ -49,6 +60,9 @@ async def approve(assessment_id: str, request: decisions.ApproveRequest, actor: 
         "starting_dose_mg": approval.starting_dose_mg,
         "prescriber_license_state": approval.prescriber_license_state,
         "justification": approval.justification,
+        "in_person_evaluation_on": approval.in_person_evaluation_on and approval.in_person_evaluation_on.isoformat(),
+        "special_registration": approval.special_registration,
+        **rules_stamp(approval),
     }
     await audit.append(
         tx.conn, at=tx.now, actor=actor, action="approved", entity=entity(assessment_id), details=details
@@ -57,11 +71,14 @@ async def approve(assessment_id: str, request: decisions.ApproveRequest, actor: 
     return DecisionView.of(approval)
 
 
-async def decline(assessment_id: str, request: decisions.DeclineRequest, actor: str, tx: Tx) -> DecisionView:
+async def decline(
+    assessment_id: str, request: decisions.DeclineRequest, rules: RuleBook, actor: str, tx: Tx
+) -> DecisionView:
     assessment, current = await _undecided_assessment(tx, assessment_id)
-    declined = decisions.decline(assessment, current, request, decision_id=str(uuid.uuid4()), now=tx.now)
+    declined = decisions.decline(assessment, current, request, decision_id=str(uuid.uuid4()), now=tx.now, rules=rules)
     await store.insert_decision(tx.conn, declined)
     details = {"decision_id": declined.id, "reason": str(declined.reason), "note": declined.note}
+    details |= rules_stamp(declined)
     await audit.append(
         tx.conn, at=tx.now, actor=actor, action="declined", entity=entity(assessment_id), details=details
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from hearth.kit.runner import run_service
 from hearth.kit.service import ServiceDefinition
+from hearth.rules import RuleSource
 
 from . import api, subscriptions
 from .settings import ScreeningSettings
 
 
 def define(settings: ScreeningSettings) -> ServiceDefinition:
+    rules = RuleSource(settings.rules_file)  # refuses to start on a bad file; re-read when it changes
     return ServiceDefinition(
         name="screening",
         package="hearth.screening",
@@ -18,7 +20,7 @@ def define(settings: ScreeningSettings) -> ServiceDefinition:
         " decision. Emits screened, approved, declined and approval-revoked.",
         events=subscriptions.events(settings),
         timers=subscriptions.timers(settings),
-        routers=(api.router(settings),),
+        routers=(api.router(settings, rules),),
     )
 
 

@@ -1,6 +1,8 @@
 """The screening service's configuration: the kit's `HEARTH_*` settings plus the clinical criteria.
 
-Every clinical number of the brief is a default an operator can change here (e.g. `HEARTH_MIN_AGE=21`).
+Every clinical number of the brief is a default an operator can change here (e.g. `HEARTH_MIN_AGE=21`). The
+blood-pressure limits, dose limits and prescribing regimes come from the dated rules file (`HEARTH_RULES_FILE`);
+the `HEARTH_BP_*` variables, when set, override the file's blood-pressure numbers.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pydantic_settings import NoDecode
 
 from hearth.contracts.primitives import UsState
 from hearth.kit.settings import KitSettings
+from hearth.rules import RuleBook
 
 from .domain import Criteria
 
@@ -37,18 +40,29 @@ class ScreeningSettings(KitSettings):
         " Default: all 50 states and DC — narrow it to the states with licensed prescribers.",
     )
     min_age: int = Field(default=18, ge=0, le=130, description="Youngest eligible age in years (under_18)")
-    bp_max_systolic: int = Field(
-        default=140, ge=60, le=250, description="Systolic mmHg above which hypertension is uncontrolled"
+    rules_file: str | None = Field(
+        default=None,
+        description="Path of the clinical rules file (TOML); unset: the file shipped with the service."
+        " Re-read when it changes; a changed file that fails validation is refused and the last good one stays.",
     )
-    bp_max_diastolic: int = Field(
-        default=90, ge=30, le=150, description="Diastolic mmHg above which hypertension is uncontrolled"
+    bp_max_systolic: int | None = Field(
+        default=None,
+        ge=60,
+        le=250,
+        description="Systolic mmHg above which hypertension is uncontrolled; unset: the rules file's (140)",
     )
-    bp_borderline_margin: int = Field(
-        default=5,
+    bp_max_diastolic: int | None = Field(
+        default=None,
+        ge=30,
+        le=150,
+        description="Diastolic mmHg above which hypertension is uncontrolled; unset: the rules file's (90)",
+    )
+    bp_borderline_margin: int | None = Field(
+        default=None,
         ge=0,
         le=40,
-        description="A reading less than this many mmHg below a limit (with 5: systolic 136-140 or diastolic 86-90)"
-        " sends the case to review (borderline_vitals); 0 turns the borderline band off",
+        description="Opt-in: a reading less than this many mmHg below a limit (with 5: systolic 136-140 or"
+        " diastolic 86-90) sends the case to review (borderline_vitals); unset: the rules file's (0, off)",
     )
     trd_min_trials: int = Field(
         default=2,
@@ -60,13 +74,18 @@ class ScreeningSettings(KitSettings):
         default=6, ge=1, le=52, description="Weeks at a therapeutic dose for a trial to count as adequate"
     )
 
-    def criteria(self) -> Criteria:
+    def criteria(self, rules: RuleBook) -> Criteria:
+        bp = rules.blood_pressure
         return Criteria(
             served_states=frozenset(self.served_states),
             min_age=self.min_age,
-            bp_max_systolic=self.bp_max_systolic,
-            bp_max_diastolic=self.bp_max_diastolic,
-            bp_borderline_margin=self.bp_borderline_margin,
+            bp_max_systolic=_first(self.bp_max_systolic, bp.max_systolic_mmhg),
+            bp_max_diastolic=_first(self.bp_max_diastolic, bp.max_diastolic_mmhg),
+            bp_borderline_margin=_first(self.bp_borderline_margin, bp.borderline_margin_mmhg),
             trd_min_trials=self.trd_min_trials,
             trd_min_weeks=self.trd_min_weeks,
         )
+
+
+def _first(setting: int | None, from_rules: int) -> int:
+    return from_rules if setting is None else setting

@@ -92,6 +92,11 @@ def _decision(row: asyncpg.Record | None) -> Decision | None:
         reason=None if row["reason"] is None else ReasonCode(row["reason"]),
         note=row["note"],
         revocation=revocation,
+        rules_version=row["rules_version"],
+        rules_digest=row["rules_digest"],
+        regime=row["regime"],
+        in_person_evaluation_on=row["in_person_evaluation_on"],
+        special_registration=row["special_registration"],
     )
 
 
@@ -108,9 +113,12 @@ async def load_approval(conn: Connection, approval_id: str, *, lock: bool = Fals
 async def insert_decision(conn: Connection, d: Decision) -> None:
     await conn.execute(
         "INSERT INTO decisions (id, assessment_id, kind, prescriber_id, decided_at, plan, starting_dose_mg,"
-        " prescriber_license_state, justification, reason, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        " prescriber_license_state, justification, reason, note, rules_version, rules_digest, regime,"
+        " in_person_evaluation_on, special_registration)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         d.id, d.assessment_id, d.kind, d.prescriber_id, d.decided_at, d.plan, d.starting_dose_mg,
-        d.prescriber_license_state, d.justification, d.reason and str(d.reason), d.note,
+        d.prescriber_license_state, d.justification, d.reason and str(d.reason), d.note, d.rules_version,
+        d.rules_digest, d.regime, d.in_person_evaluation_on, d.special_registration,
     )  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field
@@ -68,6 +68,10 @@ class DecisionView(BaseModel):
     reason: ReasonCode | None
     note: str | None
     revocation: RevocationView | None
+    rules_version: str | None = Field(description="Version of the rules file the decision was taken under")
+    regime: str | None = Field(description="The prescribing regime in force when it was taken")
+    in_person_evaluation_on: date | None
+    special_registration: str | None
 
     @classmethod
     def of(cls, d: Decision) -> Self:
@@ -90,6 +94,10 @@ class DecisionView(BaseModel):
             revocation=None
             if r is None
             else RevocationView(revoked_by=r.by, revoked_at=r.at, reason=r.reason, note=r.note),
+            rules_version=d.rules_version,
+            regime=d.regime,
+            in_person_evaluation_on=d.in_person_evaluation_on,
+            special_registration=d.special_registration,
         )
 
 

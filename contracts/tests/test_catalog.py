@@ -21,7 +21,7 @@ from hearth.contracts import (
 )
 
 EXPECTED_TOPICS = {
-    "screening": ["screened", "approved", "declined", "approval-revoked"],
+    "screening": ["screened", "approved", "declined", "approval-revoked", "safety-review-overdue"],
     "fulfillment": ["box-shipped", "box-delivered", "order-cancelled", "box-returned", "box-lost"],
     "session": ["session-started", "check-in-missed", "session-completed", "adverse-event-reported"],
     "followup": ["integration-due", "integration-overdue", "integration-completed", "dose-review-due"],

@@ -32,6 +32,7 @@ _CONSUMERS: dict[type[EventData], tuple[Service, ...]] = {
     ev.Approved: ("fulfillment", "session"),
     ev.Declined: (),
     ev.ApprovalRevoked: ("fulfillment", "session"),
+    ev.SafetyReviewOverdue: (),
     ev.BoxShipped: ("session",),
     ev.BoxDelivered: ("session",),
     ev.OrderCancelled: (),

@@ -9,6 +9,7 @@ from hearth.contracts.events.followup import (
     IntegrationOverdue,
 )
 from hearth.contracts.events.fulfillment import BoxDelivered, BoxLost, BoxReturned, BoxShipped, OrderCancelled
+from hearth.contracts.events.safety import SafetyReviewOverdue
 from hearth.contracts.events.screening import Screened, gad7_band, phq9_band
 from hearth.contracts.events.session import (
     AdverseEventKind,
@@ -36,6 +37,7 @@ __all__ = [
     "IntegrationOverdue",
     "OrderCancelled",
     "ReasonCode",
+    "SafetyReviewOverdue",
     "Screened",
     "SessionCompleted",
     "SessionStarted",

@@ -74,9 +74,13 @@ def router(settings: ScreeningSettings, rules: Rules) -> APIRouter:
         if who.role is Role.PATIENT:
             _must_be_caller(who, body.patient_id, "patient_id", "a patient submits only their own intake")
         intake, book = body.to_intake(), rules.current()
-        criteria = settings.criteria(book)
+        criteria, policy = settings.criteria(book), settings.safety_policy()
         return await _command(
-            request, runtime, who, lambda tx: handlers.submit_intake(intake, criteria, book, who.subject, tx), 201
+            request,
+            runtime,
+            who,
+            lambda tx: handlers.submit_intake(intake, criteria, book, policy, who.subject, tx),
+            201,
         )
 
     @api.get("/assessments/{assessment_id}", response_model=AssessmentView, summary="Read an assessment")

@@ -1,20 +1,38 @@
-"""One short function per trigger. Screening consumes no events: its triggers are the HTTP commands.
+"""One short function per trigger. Screening consumes no events: its triggers are the HTTP commands and the
+acknowledgement deadlines of safety items (a durable kit timer, `SafetyAcknowledgementDue`).
 
-Each runs in the kit's unit of work (`tx`): the rows, the audit entry and the staged events commit together.
+Each runs in the kit's unit of work (`tx`): the rows, the audit entry, the staged events and timers commit together.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from hearth.kit import audit
 from hearth.kit.http_errors import ApiError
-from hearth.kit.tx import Tx
+from hearth.kit.tx import TimerPayload, Tx
 from hearth.rules import RuleBook
 
-from . import decisions, domain, store
-from .views import AssessmentSummary, DecisionView
+from . import decisions, domain, safety, store, store_safety
+from .views import AssessmentSummary, DecisionView, SafetyItemView
+
+TIMER_ACTOR = "timer"
+
+
+class SafetyAcknowledgementDue(TimerPayload):
+    """The deadline of a safety item: its acknowledgement deadline, then each escalation interval."""
+
+    kind: ClassVar[str] = "safety-acknowledgement-due"
+    safety_item_id: str
+
+
+class SafetyItemNotFound(LookupError):
+    pass
+
+
+def safety_timer(item_id: str) -> str:
+    return f"safety-item:{item_id}"
 
 
 def entity(assessment_id: str) -> str:
@@ -26,7 +44,12 @@ def rules_stamp(d: decisions.Decision) -> dict[str, str | None]:
 
 
 async def submit_intake(
-    intake: domain.Intake, criteria: domain.Criteria, rules: RuleBook, actor: str, tx: Tx
+    intake: domain.Intake,
+    criteria: domain.Criteria,
+    rules: RuleBook,
+    policy: safety.SafetyPolicy,
+    actor: str,
+    tx: Tx,
 ) -> AssessmentSummary:
     assessment = domain.assess(intake, criteria, assessment_id=str(uuid.uuid4()), submitted_by=actor, now=tx.now)
     await store.insert_assessment(tx.conn, assessment)
@@ -37,10 +60,19 @@ async def submit_intake(
         tx.conn, at=tx.now, actor=actor, action="screened", entity=entity(assessment.id), details=details
     )
     tx.emit(assessment.screened_event(), subject=intake.patient_id)
+    item = safety.raise_for(assessment, policy, item_id=f"saf-{uuid.uuid4()}")
+    if item is not None:
+        await store_safety.insert(tx.conn, item)
+        tx.schedule(SafetyAcknowledgementDue(safety_item_id=item.id), at=item.acknowledge_by, key=safety_timer(item.id))
+        raised = {"safety_item_id": item.id, "phq9_item9": item.phq9_item9, "acknowledge_by": item.acknowledge_by}
+        await _audit(tx, actor, "safety_item_raised", assessment.id, raised)
     return AssessmentSummary.of(assessment)
 
 
 async def _undecided_assessment(tx: Tx, assessment_id: str) -> tuple[domain.Assessment, decisions.Decision | None]:
+    item = await store_safety.of_assessment(tx.conn, assessment_id)
+    if item is not None:  # timer before rows: the order the poller takes them in
+        await tx.lock_timers(safety_timer(item.id))
     assessment = await store.load_assessment(tx.conn, assessment_id, lock=True)
     if assessment is None:
         raise ApiError(404, "assessment_not_found", "no assessment with this id")
@@ -68,6 +100,7 @@ async def approve(
         tx.conn, at=tx.now, actor=actor, action="approved", entity=entity(assessment_id), details=details
     )
     tx.emit(approval.approved_event(), subject=approval.patient_id)
+    await _acknowledged_by_decision(tx, assessment_id, actor)
     return DecisionView.of(approval)
 
 
@@ -83,6 +116,7 @@ async def decline(
         tx.conn, at=tx.now, actor=actor, action="declined", entity=entity(assessment_id), details=details
     )
     tx.emit(declined.declined_event(), subject=declined.patient_id)
+    await _acknowledged_by_decision(tx, assessment_id, actor)
     return DecisionView.of(declined)
 
 
@@ -103,3 +137,68 @@ async def revoke(approval_id: str, request: decisions.RevokeRequest, actor: str,
     )
     tx.emit(revoked.revoked_event(), subject=revoked.patient_id)
     return DecisionView.of(revoked)
+
+
+# --- safety items ------------------------------------------------------------------------------------------------
+
+
+async def on_safety_acknowledgement_due(
+    timer: SafetyAcknowledgementDue, tx: Tx, *, policy: safety.SafetyPolicy
+) -> None:
+    item = await store_safety.load(tx.conn, timer.safety_item_id, lock=True)
+    if item is None:
+        return
+    item, overdue, next_due = safety.escalate(item, now=tx.now, policy=policy)
+    if overdue is None:
+        return
+    await store_safety.save(tx.conn, item)
+    tx.emit(overdue, subject=item.patient_id)
+    if next_due is not None:
+        tx.schedule(SafetyAcknowledgementDue(safety_item_id=item.id), at=next_due, key=safety_timer(item.id))
+    details = {
+        "safety_item_id": item.id,
+        "escalation_level": item.escalation_level,
+        "acknowledge_by": item.acknowledge_by,
+    }
+    await _audit(tx, TIMER_ACTOR, "safety_review_overdue", item.assessment_id, details)
+
+
+async def acknowledge_safety_item(item_id: str, actor: str, tx: Tx) -> SafetyItemView:
+    item = safety.acknowledge(await _safety_item(tx, item_id), by=actor, now=tx.now)
+    await _settle(tx, item, actor, "safety_item_acknowledged")
+    return SafetyItemView.of(item)
+
+
+async def resolve_safety_item(item_id: str, note: str | None, actor: str, tx: Tx) -> SafetyItemView:
+    item = safety.resolve(await _safety_item(tx, item_id), by=actor, note=note, now=tx.now)
+    await _settle(tx, item, actor, "safety_item_resolved", note=note)
+    return SafetyItemView.of(item)
+
+
+async def _safety_item(tx: Tx, item_id: str) -> safety.SafetyItem:
+    await tx.lock_timers(safety_timer(item_id))
+    item = await store_safety.load(tx.conn, item_id, lock=True)
+    if item is None:
+        raise SafetyItemNotFound(item_id)
+    return item
+
+
+async def _settle(tx: Tx, item: safety.SafetyItem, actor: str, action: str, **extra: Any) -> None:
+    await store_safety.save(tx.conn, item)
+    tx.cancel(safety_timer(item.id))
+    details = {"safety_item_id": item.id, "escalation_level": item.escalation_level, **extra}
+    await _audit(tx, actor, action, item.assessment_id, details)
+
+
+async def _acknowledged_by_decision(tx: Tx, assessment_id: str, actor: str) -> None:
+    """A prescriber who decides on the assessment has reviewed its safety item: acknowledged, if nobody had."""
+    found = await store_safety.of_assessment(tx.conn, assessment_id)
+    item = None if found is None else await store_safety.load(tx.conn, found.id, lock=True)
+    if item is not None and item.acknowledged_at is None:
+        item = safety.acknowledge(item, by=actor, now=tx.now)
+        await _settle(tx, item, actor, "safety_item_acknowledged", by_decision=True)
+
+
+async def _audit(tx: Tx, actor: str, action: str, assessment_id: str, details: dict[str, Any]) -> None:
+    details = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in details.items()}
+    await audit.append(tx.conn, at=tx.now, actor=actor, action=action, entity=entity(assessment_id), details=details)

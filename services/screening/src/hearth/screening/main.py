@@ -6,7 +6,7 @@ from hearth.kit.runner import run_service
 from hearth.kit.service import ServiceDefinition
 from hearth.rules import RuleSource
 
-from . import api, subscriptions
+from . import api, api_safety, subscriptions
 from .settings import ScreeningSettings
 
 
@@ -17,10 +17,11 @@ def define(settings: ScreeningSettings) -> ServiceDefinition:
         package="hearth.screening",
         title="Screening service",
         description="Intake, scoring and eligibility of the at-home treatment workflow, and the prescriber's"
-        " decision. Emits screened, approved, declined and approval-revoked.",
+        " decision, the clinician's review queue and the safety items of self-harm answers. Emits screened, approved,"
+        " declined, approval-revoked and safety-review-overdue.",
         events=subscriptions.events(settings),
         timers=subscriptions.timers(settings),
-        routers=(api.router(settings, rules),),
+        routers=(api.router(settings, rules), api_safety.router()),
     )
 
 

@@ -8,6 +8,7 @@ the `HEARTH_BP_*` variables, when set, override the file's blood-pressure number
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated, Any, get_args
 
 from pydantic import BeforeValidator, Field
@@ -18,6 +19,7 @@ from hearth.kit.settings import KitSettings
 from hearth.rules import RuleBook
 
 from .domain import Criteria
+from .safety import SafetyPolicy
 
 ALL_STATES: tuple[UsState, ...] = get_args(UsState)
 
@@ -64,6 +66,20 @@ class ScreeningSettings(KitSettings):
         description="Opt-in: a reading less than this many mmHg below a limit (with 5: systolic 136-140 or"
         " diastolic 86-90) sends the case to review (borderline_vitals); unset: the rules file's (0, off)",
     )
+    safety_acknowledge_within_minutes: float = Field(
+        default=60,
+        gt=0,
+        le=24 * 60,
+        description="A safety item (PHQ-9 item 9 above 0 at intake) must be acknowledged by a clinician within this"
+        " many minutes; past it the item escalates to level 1 and safety-review-overdue is emitted",
+    )
+    safety_escalate_every_minutes: float = Field(
+        default=30,
+        gt=0,
+        le=24 * 60,
+        description="Still unacknowledged this many minutes after an escalation, the item escalates again (to level"
+        " 2, then 3, the last)",
+    )
     trd_min_trials: int = Field(
         default=2,
         ge=1,
@@ -84,6 +100,12 @@ class ScreeningSettings(KitSettings):
             bp_borderline_margin=_first(self.bp_borderline_margin, bp.borderline_margin_mmhg),
             trd_min_trials=self.trd_min_trials,
             trd_min_weeks=self.trd_min_weeks,
+        )
+
+    def safety_policy(self) -> SafetyPolicy:
+        return SafetyPolicy(
+            acknowledge_within=timedelta(minutes=self.safety_acknowledge_within_minutes),
+            escalate_every=timedelta(minutes=self.safety_escalate_every_minutes),
         )
 
 

@@ -1,14 +1,17 @@
-"""What the screening service reacts to besides HTTP: nothing.
+"""What the screening service reacts to besides HTTP: the acknowledgement deadlines of safety items.
 
 It is the first stage of the journey — its inputs are intakes and clinicians' decisions, over HTTP — so it
-subscribes to no topic and sets no timer. The tables stay here so the service reads like the others.
+subscribes to no topic. Its one timer is a safety item's deadline (then each escalation interval).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from hearth.kit.inbox import EventHandler, event_routes
 from hearth.kit.timer_poller import TimerRoute, timer_routes
 
+from . import handlers
 from .settings import ScreeningSettings
 
 
@@ -17,4 +20,7 @@ def events(settings: ScreeningSettings) -> dict[str, EventHandler]:
 
 
 def timers(settings: ScreeningSettings) -> dict[str, TimerRoute]:
-    return timer_routes()
+    policy = settings.safety_policy()
+    return timer_routes(
+        (handlers.SafetyAcknowledgementDue, partial(handlers.on_safety_acknowledgement_due, policy=policy))
+    )

@@ -14,6 +14,7 @@ from hearth.contracts.events.screening import Gad7Band, Phq9Band, Plan
 from .bodies import IntakeBody
 from .decisions import Decision
 from .domain import Assessment, Outcome
+from .safety import SafetyItem, Status
 
 
 class AssessmentSummary(BaseModel):
@@ -147,3 +148,47 @@ class AuditEntry(BaseModel):
 class AuditTrail(BaseModel):
     assessment_id: str
     entries: list[AuditEntry] = Field(description="Oldest first, from the hash-chained audit log")
+
+
+class SafetyItemView(BaseModel):
+    id: str
+    assessment_id: str
+    patient_id: str
+    phq9_item9: int = Field(description="The PHQ-9 item 9 answer (1-3) that raised it")
+    status: Status = Field(description="open; overdue (escalated, not acknowledged); acknowledged; resolved")
+    raised_at: datetime
+    acknowledge_by: datetime = Field(description="The acknowledgement deadline")
+    escalation_level: int = Field(description="0 before the deadline; 1-3 after each deadline that passed")
+    last_escalated_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_note: str | None = Field(description="Free text; never emitted")
+
+    @classmethod
+    def of(cls, item: SafetyItem) -> Self:
+        return cls(status=item.status, **dataclasses.asdict(item))
+
+
+class SafetyItemList(BaseModel):
+    items: list[SafetyItemView] = Field(description="Oldest first")
+
+
+class QueueEntry(BaseModel):
+    assessment_id: str
+    patient_id: str
+    patient_state: str
+    outcome: Outcome
+    reasons: list[ReasonCode]
+    urgent: bool = Field(description="The PHQ-9 item 9 safety flag: review first")
+    submitted_at: datetime
+    age_seconds: int = Field(description="How long it has waited for a decision")
+    safety_item: SafetyItemView | None
+
+
+class ReviewQueue(BaseModel):
+    items: list[QueueEntry] = Field(
+        description="Assessments waiting for a prescriber's decision: urgent (safety flag) first, then those that"
+        " need review, then eligible ones; oldest first within each"
+    )

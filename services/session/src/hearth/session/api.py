@@ -14,14 +14,17 @@ from hearth.contracts.primitives import IDENTIFIER_PATTERN, PATIENT_ID_PATTERN
 from hearth.kit.app import Runtime, RuntimeDep
 from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.commands import run_command
-from hearth.kit.http_errors import ApiError, ErrorBody
+from hearth.kit.http_errors import ApiError, ErrorBody, FieldError
 from hearth.kit.tx import Tx
+from hearth.rules import Rules as RuleBooks
 
 from . import handlers, views
 from .bodies import RecordCheckIn, ReportAdverseEvent, SetNextDose, StartSession
-from .domain import GateRefused, NoActiveApproval, Rules
+from .domain import GateRefused, NoActiveApproval
 from .schedule import SessionRefused
-from .views import AdverseEventView, PatientView, SessionView
+from .settings import SessionSettings
+from .titration import DoseRefused, DoseRules
+from .views import AdverseEventView, DoseHistory, PatientView, SessionView
 
 SessionId = Annotated[str, Path(pattern=IDENTIFIER_PATTERN, description="Id of the session")]
 PatientIdPath = Annotated[str, Path(pattern=PATIENT_ID_PATTERN, description="Pseudonymous patient id")]
@@ -53,8 +56,14 @@ async def _run(
         raise ApiError(409, "no_active_approval", "the patient has no active approval") from None
 
 
-def router(rules: Rules) -> APIRouter:
+def _dose_refused(refused: DoseRefused, fields: dict[str, str]) -> ApiError:
+    field = f"body.{fields.get(refused.field, refused.field)}"
+    return ApiError(422, refused.code, refused.message, fields=[FieldError(field=field, message=refused.message)])
+
+
+def router(settings: SessionSettings, books: RuleBooks) -> APIRouter:
     api = APIRouter(tags=["sessions"], responses=_ERRORS)
+    rules = settings.rules(books.current())  # check-in schedule and escalation: fixed at start-up
 
     @api.post(
         "/sessions",
@@ -67,22 +76,28 @@ def router(rules: Rules) -> APIRouter:
     ) -> JSONResponse:
         if principal.role is Role.PATIENT and principal.subject != body.patient_id:
             raise ApiError(403, "forbidden", "a patient may start only their own session")
-        if principal.role is Role.PATIENT and body.dose_mg is not None:
+        if principal.role is Role.PATIENT and (body.dose_mg is not None or body.dose_justification is not None):
             raise ApiError(403, "dose_requires_clinician", "only a clinician may set the dose")
         session_id = f"ses-{uuid.uuid4().hex}"
+        book = books.current()
 
         async def run(tx: Tx) -> SessionView:
             session = await handlers.start_session(
                 tx,
-                rules,
+                settings.rules(book),
                 patient_id=body.patient_id,
                 request=body.request(),
                 actor=principal.subject,
                 session_id=session_id,
+                doses=DoseRules.of(book),
+                dose_justification=body.dose_justification,
             )
             return SessionView.of(session)
 
-        return await _run(request, runtime, principal, run, 201)
+        try:
+            return await _run(request, runtime, principal, run, 201)
+        except DoseRefused as refused:
+            raise _dose_refused(refused, {"justification": "dose_justification"}) from None
 
     @api.get("/sessions/{session_id}", summary="A session and its check-ins")
     async def get_session(session_id: SessionId, runtime: RuntimeDep, principal: Reader) -> SessionView:
@@ -178,12 +193,32 @@ def router(rules: Rules) -> APIRouter:
     async def set_next_dose(
         patient_id: PatientIdPath, body: SetNextDose, request: Request, runtime: RuntimeDep, principal: Clinician
     ) -> JSONResponse:
+        doses = DoseRules.of(books.current())
+
         async def run(tx: Tx) -> PatientView:
             patient = await handlers.set_next_dose(
-                tx, patient_id=patient_id, dose_mg=body.dose_mg, actor=principal.subject
+                tx,
+                patient_id=patient_id,
+                dose_mg=body.dose_mg,
+                actor=principal.subject,
+                doses=doses,
+                justification=body.justification,
             )
             return PatientView.of(patient, rules)
 
-        return await _run(request, runtime, principal, run, 200)
+        try:
+            return await _run(request, runtime, principal, run, 200)
+        except DoseRefused as refused:
+            raise _dose_refused(refused, {}) from None
+
+    @api.get("/patients/{patient_id}/doses", tags=["patients"], summary="The patient's dose history")
+    async def dose_history(patient_id: PatientIdPath, runtime: RuntimeDep, principal: Reader) -> DoseHistory:
+        """Starting doses (approvals), every change with who, when and why, and the dose of every session;
+        justifications are shown to clinicians only."""
+        async with runtime.pool.acquire() as conn:
+            view = await views.read_dose_history(conn, patient_id, with_notes=principal.role is Role.CLINICIAN)
+        if view is None:
+            raise ApiError(404, "patient_not_found", "no events or sessions for this patient")
+        return view
 
     return api

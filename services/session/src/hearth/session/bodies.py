@@ -25,6 +25,9 @@ UtcTime = Annotated[AwareDatetime, AfterValidator(_utc)]
 StrictBool = Annotated[bool, Strict()]
 Dose = Annotated[int, Field(ge=DOSE_MIN_MG, le=DOSE_MAX_MG, description="Sublingual dose in mg (100-600)")]
 Notes = Annotated[str, Field(max_length=4000, description="Free text; stored, never published or logged")]
+Justification = Annotated[
+    str, Field(min_length=1, max_length=4000, description="Free text; stored and audited, never published or logged")
+]
 
 
 class BloodPressure(Command):
@@ -39,6 +42,9 @@ class StartSession(Command):
     support_person_present: StrictBool
     dose_mg: Dose | None = Field(
         default=None, description="Clinician only: the dose of this session and of the ones after it"
+    )
+    dose_justification: Justification | None = Field(
+        default=None, description="Clinician only: required when dose_mg is an increase above the maximum step"
     )
 
     def request(self) -> StartRequest:
@@ -71,3 +77,7 @@ class ReportAdverseEvent(Command):
 
 class SetNextDose(Command):
     dose_mg: Dose
+    justification: Justification | None = Field(
+        default=None,
+        description="The prescriber's reason; required for an increase above the rules file's maximum step per change",
+    )

@@ -6,6 +6,7 @@ emit / schedule.  Timers are keyed `session:<id>:...`, so closing a session canc
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -21,9 +22,10 @@ from hearth.contracts import (
 from hearth.kit import audit
 from hearth.kit.tx import TimerPayload, Tx
 
-from . import domain, schedule, store
+from . import domain, schedule, store, titration
 from .domain import Patient, Rules, StartRequest
 from .schedule import Session, Severity
+from .titration import DoseRules
 
 
 class CheckInDue(TimerPayload):
@@ -111,10 +113,21 @@ async def on_session_close_due(timer: SessionCloseDue, tx: Tx, *, rules: Rules) 
 
 
 async def start_session(
-    tx: Tx, rules: Rules, *, patient_id: str, request: StartRequest, actor: str, session_id: str
+    tx: Tx,
+    rules: Rules,
+    *,
+    patient_id: str,
+    request: StartRequest,
+    actor: str,
+    session_id: str,
+    doses: DoseRules,
+    dose_justification: str | None = None,
 ) -> Session:
     patient = await store.load_patient(tx.conn, patient_id)
-    patient, session = domain.start(patient, request, rules, now=tx.now, session_id=session_id)
+    gate = domain.failed_conditions(patient, request, rules, tx.now)
+    if request.dose_mg is not None and not gate:  # the clinician's dose holds for this session and the next ones
+        patient = await _change_dose(tx, patient, request.dose_mg, doses, dose_justification, actor)
+    patient, session = domain.start(patient, replace(request, dose_mg=None), rules, now=tx.now, session_id=session_id)
     await store.save_patient(tx.conn, patient)
     await store.insert_session(tx.conn, session, request, actor)
     for check_in in session.check_ins:
@@ -133,10 +146,26 @@ async def start_session(
     return session
 
 
-async def set_next_dose(tx: Tx, *, patient_id: str, dose_mg: int, actor: str) -> Patient:
-    patient = (await store.load_patient(tx.conn, patient_id)).with_dose(dose_mg)
+async def set_next_dose(
+    tx: Tx, *, patient_id: str, dose_mg: int, actor: str, doses: DoseRules, justification: str | None = None
+) -> Patient:
+    patient = await store.load_patient(tx.conn, patient_id)
+    patient = await _change_dose(tx, patient, dose_mg, doses, justification, actor)
     await store.save_patient(tx.conn, patient)
-    await _audit(tx, actor, "dose.set", patient_id, dose_mg=dose_mg)
+    return patient
+
+
+async def _change_dose(
+    tx: Tx, patient: Patient, dose_mg: int, doses: DoseRules, justification: str | None, actor: str
+) -> Patient:
+    patient, change = titration.change_dose(patient, dose_mg, doses, justification=justification, by=actor, at=tx.now)
+    if change is not None:
+        await store.insert_dose_change(tx.conn, change)
+        await _audit(
+            tx, actor, "dose.set", patient.patient_id, approval_id=change.approval_id, from_mg=change.from_mg,
+            dose_mg=change.to_mg, above_step=change.above_step, justification=change.justification,
+            rules_version=change.rules_version,
+        )  # fmt: skip
     return patient
 
 

@@ -8,22 +8,24 @@ from __future__ import annotations
 
 from hearth.kit.runner import run_service
 from hearth.kit.service import ServiceDefinition
+from hearth.rules import RuleSource
 
 from . import api, subscriptions
 from .settings import SessionSettings
 
 
 def define(settings: SessionSettings) -> ServiceDefinition:
-    rules = settings.rules()
+    source = RuleSource(settings.rules_file)  # refuses to start on a bad file; re-read when it changes
+    rules = settings.rules(source.current())
     return ServiceDefinition(
         name="session",
         package="hearth.session",
         title="Session service",
         description="Gated start of at-home dosing sessions, scheduled clinician check-ins, misses and "
-        "their escalation, closing, adverse events.",
+        "their escalation, closing, adverse events, dose changes within the titration rules.",
         events=subscriptions.events(),
         timers=subscriptions.timers(rules),
-        routers=(api.router(rules),),
+        routers=(api.router(settings, source),),
     )
 
 

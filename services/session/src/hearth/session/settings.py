@@ -9,6 +9,7 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from hearth.kit.settings import KitSettings
+from hearth.rules import RuleBook
 
 from .domain import Rules
 from .schedule import Escalation
@@ -30,8 +31,17 @@ class SessionSettings(KitSettings):
         ge=0,
         description="A session still open this long after its last check-in time is closed automatically",
     )
-    blood_pressure_max_systolic: int = Field(default=140, description="Highest systolic reading that may start")
-    blood_pressure_max_diastolic: int = Field(default=90, description="Highest diastolic reading that may start")
+    rules_file: str | None = Field(
+        default=None,
+        description="Path of the clinical rules file (TOML); unset: the file shipped with the service. Dose limits,"
+        " the maximum step per change and the blood-pressure limits come from it; re-read when it changes",
+    )
+    blood_pressure_max_systolic: int | None = Field(
+        default=None, description="Highest systolic reading that may start; unset: the rules file's (140)"
+    )
+    blood_pressure_max_diastolic: int | None = Field(
+        default=None, description="Highest diastolic reading that may start; unset: the rules file's (90)"
+    )
     blood_pressure_max_age_minutes: float = Field(
         default=30, gt=0, description="A blood pressure reading older than this is stale"
     )
@@ -63,14 +73,16 @@ class SessionSettings(KitSettings):
             raise ValueError("escalate_emergency_at must not be below escalate_support_person_at")
         return self
 
-    def rules(self) -> Rules:
-        """The clinical rules as the pure domain takes them."""
+    def rules(self, book: RuleBook) -> Rules:
+        """The clinical rules as the pure domain takes them (blood pressure: the setting, else the rules file)."""
+        bp = book.blood_pressure
+        systolic, diastolic = self.blood_pressure_max_systolic, self.blood_pressure_max_diastolic
         return Rules(
             check_in_offsets=tuple(timedelta(seconds=s) for s in self.check_in_offsets_seconds),
             check_in_grace=timedelta(seconds=self.check_in_grace_seconds),
             auto_close_after=timedelta(seconds=self.auto_close_after_seconds),
-            max_systolic=self.blood_pressure_max_systolic,
-            max_diastolic=self.blood_pressure_max_diastolic,
+            max_systolic=bp.max_systolic_mmhg if systolic is None else systolic,
+            max_diastolic=bp.max_diastolic_mmhg if diastolic is None else diastolic,
             bp_max_age=timedelta(minutes=self.blood_pressure_max_age_minutes),
             clock_skew=timedelta(seconds=self.clock_skew_seconds),
             min_interval=timedelta(hours=self.min_session_interval_hours),

@@ -12,6 +12,7 @@ from hearth.kit.db import Connection
 
 from .domain import Approval, Box, PastSession, Patient, StartRequest
 from .schedule import CheckIn, Session
+from .titration import DoseChange
 
 
 async def load_patient(conn: Connection, patient_id: str, *, lock: bool = True) -> Patient:
@@ -178,3 +179,33 @@ async def insert_adverse_event(
         reported_by,
         notes,
     )
+
+
+async def insert_dose_change(conn: Connection, c: DoseChange) -> None:
+    await conn.execute(
+        "INSERT INTO session_dose_changes (patient_id, approval_id, from_mg, to_mg, changed_at, changed_by,"
+        " above_step, justification, rules_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        c.patient_id, c.approval_id, c.from_mg, c.to_mg, c.changed_at, c.changed_by, c.above_step,
+        c.justification, c.rules_version,
+    )  # fmt: skip
+
+
+async def dose_history(conn: Connection, patient_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The patient's approvals (starting doses), dose changes and sessions (doses taken), each oldest first."""
+    approvals = await conn.fetch(
+        "SELECT approval_id, starting_dose_mg, approved_at FROM session_approvals"
+        " WHERE patient_id = $1 AND approved_at IS NOT NULL ORDER BY approved_at, approval_id",
+        patient_id,
+    )
+    changes = await conn.fetch(
+        "SELECT approval_id, from_mg, to_mg, changed_at, changed_by, above_step, justification, rules_version"
+        " FROM session_dose_changes WHERE patient_id = $1 ORDER BY changed_at, id",
+        patient_id,
+    )
+    sessions = await conn.fetch(
+        "SELECT session_id, approval_id, session_number, dose_mg, started_at FROM sessions"
+        " WHERE patient_id = $1 ORDER BY started_at, session_id",
+        patient_id,
+    )
+    return {"approvals": [dict(r) for r in approvals], "changes": [dict(r) for r in changes],
+            "sessions": [dict(r) for r in sessions]}  # fmt: skip

@@ -151,3 +151,48 @@ async def read_patient(conn: Connection, patient_id: str, rules: Rules) -> Patie
     if not await store.patient_exists(conn, patient_id):
         return None
     return PatientView.of(await store.load_patient(conn, patient_id, lock=False), rules)
+
+
+class StartingDose(BaseModel):
+    approval_id: str
+    starting_dose_mg: int
+    approved_at: datetime
+
+
+class DoseChangeView(BaseModel):
+    approval_id: str
+    from_mg: int
+    to_mg: int
+    changed_at: datetime
+    changed_by: str
+    above_step: bool = Field(description="An increase above the maximum step per change, made with a justification")
+    justification: str | None = Field(default=None, description="Clinician role only")
+    rules_version: str
+
+
+class SessionDose(BaseModel):
+    session_id: str
+    approval_id: str
+    session_number: int
+    dose_mg: int
+    started_at: datetime
+
+
+class DoseHistory(BaseModel):
+    patient_id: str
+    approvals: list[StartingDose] = Field(description="The starting dose of each approval, oldest first")
+    changes: list[DoseChangeView] = Field(description="Every change of the dose of the sessions to come, oldest first")
+    sessions: list[SessionDose] = Field(description="The dose each session was held at, oldest first")
+
+
+async def read_dose_history(conn: Connection, patient_id: str, *, with_notes: bool) -> DoseHistory | None:
+    if not await store.patient_exists(conn, patient_id):
+        return None
+    found = await store.dose_history(conn, patient_id)
+    changes = [c if with_notes else c | {"justification": None} for c in found["changes"]]
+    return DoseHistory(
+        patient_id=patient_id,
+        approvals=[StartingDose(**a) for a in found["approvals"]],
+        changes=[DoseChangeView(**c) for c in changes],
+        sessions=[SessionDose(**s) for s in found["sessions"]],
+    )

@@ -4,9 +4,11 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 INFRA := $(PYTHON) deploy/local/infra.py
+HOSTILE_RECORDS ?= 20000
+HOSTILE_MAX_HUGE ?= 60
 MYPY_PATHS := $(wildcard contracts/src libs/*/src services/*/src)
 
-.PHONY: help up down status test lint demo bench schemas
+.PHONY: help up down status test lint demo bench schemas hostile
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,6 +27,12 @@ test:  ## run every test against real Kafka and Postgres (started and stopped fo
 	@rc=0; uv run pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
+
+hostile:  ## the long hostile-input run (HOSTILE_RECORDS=20000): figures in .state/hostile/summary.json
+	uv sync --frozen
+	HEARTH_HOSTILE_RECORDS=$(HOSTILE_RECORDS) HEARTH_HOSTILE_MAX_HUGE=$(HOSTILE_MAX_HUGE) \
+	HEARTH_HOSTILE_SETTLE_SECONDS=900 HEARTH_HOSTILE_REPORT=.state/hostile/summary.json \
+	uv run pytest tests/hostile -s -p no:cacheprovider $(PYTEST_ARGS)
 
 lint:  ## ruff check, ruff format --check, mypy
 	uv run ruff check .

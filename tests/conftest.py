@@ -1,4 +1,5 @@
-"""The four services as real processes on fresh databases and a topic prefix of their own."""
+"""Cross-service fixtures: the four services as real processes on fresh databases and a topic prefix of their
+own (the journey, hostile-input and restore tests)."""
 
 from __future__ import annotations
 

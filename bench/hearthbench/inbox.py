@@ -1,4 +1,4 @@
-"""The inbox: its rate behind FastStream at each batch size, alone on records in memory, and the hop latency."""
+"""The inbox: its rate behind the kit's consumer at each batch size, alone on records in memory, and hop latency."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 
 from hearth.contracts import Event
-from hearth.kit.consumer import attach_inbox, make_broker
+from hearth.kit.consumer import InboxConsumer
 from hearth.kit.db import create_pool
-from hearth.kit.dead_letters import ConsumedRecord, DeadLetters
+from hearth.kit.dead_letters import ConsumedRecord
 from hearth.kit.inbox import Inbox, Outcome
-from hearth.kit.publisher import KafkaPublisher
 from hearth.kit.settings import kafka_client_options
 from hearth.kit.testing.workers import EFFECTS_SQL, on_screened
 from hearth.kit.uow import UnitOfWork
@@ -61,20 +60,26 @@ async def produce_events(b: Bench, prefix: str, events: Events, n: int) -> None:
 
 
 async def inbox_rate(b: Bench, prefix: str, batch: int) -> None:
-    """The kit's inbox behind a FastStream broker in this process, from the first record to the cap."""
+    """The kit's inbox behind its Kafka consumer in this process, from the first record to the cap."""
     dsn = await b.database(f"inbox{batch}", extra_sql=EFFECTS_SQL)
     pool = await create_pool(dsn, max_size=3)
-    dlq = KafkaPublisher(b.bootstrap, **kafka_client_options())
     uow = UnitOfWork(pool, CONSUMER_SERVICE, topic_prefix=prefix)
-    dead_letters = DeadLetters(dlq, CONSUMER_SERVICE, topic_prefix=prefix)
-    inbox = CountingInbox(uow, {SCREENED_TYPE: on_screened}, dead_letters)
-    broker = make_broker(b.bootstrap)
-    attach_inbox(broker, inbox, group_id=f"bench-{b.run_id}-inbox{batch}", batch_size=batch)
+    inbox = CountingInbox(uow, {SCREENED_TYPE: on_screened})
+    consumer = InboxConsumer(
+        inbox,
+        b.bootstrap,
+        group_id=f"bench-{b.run_id}-inbox{batch}",
+        client=kafka_client_options(),
+        batch_size=batch,
+    )
+    stop = asyncio.Event()
+    running: asyncio.Task[None] | None = None
     n = b.sizes.inbox_events
     try:
         meter = CpuMeter()
         with b.profiled(f"inbox-{batch}"):
-            await broker.start()
+            await consumer.start()
+            running = asyncio.create_task(consumer.run(stop))
             end = time.monotonic() + b.sizes.inbox_seconds + 10  # group join and first fetch come first
 
             async def done() -> bool:
@@ -84,16 +89,21 @@ async def inbox_rate(b: Bench, prefix: str, batch: int) -> None:
                 return bool(count >= n or capped or time.monotonic() > end)
 
             await wait_until(done, b.sizes.inbox_seconds + 60, "the inbox to settle the events", every=0.2)
-            await broker.stop()
+            stop.set()
+            await running
+            await consumer.stop()
         wall, cpu = meter.stop()
         row = await pool.fetchrow(
             "SELECT count(*) AS n, count(DISTINCT event_id) AS d,"
             " extract(epoch FROM max(applied_at) - min(applied_at)) AS s FROM test_effects"
         )
     finally:
+        stop.set()
+        if running is not None:
+            with contextlib.suppress(Exception):
+                await running
         with contextlib.suppress(Exception):
-            await broker.stop()
-        await dlq.stop()
+            await consumer.stop()
         await pool.close()
     assert row is not None
     if row["n"] != row["d"]:
@@ -107,12 +117,12 @@ async def inbox_rate(b: Bench, prefix: str, batch: int) -> None:
 
 
 class CountingInbox(Inbox):
-    """The kit's inbox, counting the batches FastStream hands it (to tell the batch size really reached)."""
+    """The kit's inbox, counting the batches the consumer hands it (to tell the batch size really reached)."""
 
     batches = 0
     records = 0
 
-    async def handle_batch(self, records: Sequence[ConsumedRecord]) -> Outcome:
+    async def handle_batch(self, records: Sequence[ConsumedRecord], *, keep_position: bool = True) -> Outcome:
         self.batches += 1
         self.records += len(records)
-        return await super().handle_batch(records)
+        return await super().handle_batch(records, keep_position=keep_position)

@@ -1,4 +1,4 @@
-"""The inbox's Postgres side alone: Inbox.handle_batch on records in memory, without FastStream and Kafka."""
+"""The inbox's Postgres side alone: Inbox.handle_batch on records in memory, without Kafka."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ import time
 from dataclasses import dataclass, field
 
 from hearth.kit.db import create_pool
-from hearth.kit.dead_letters import DeadLetters
 from hearth.kit.inbox import Inbox, Outcome
-from hearth.kit.publisher import KafkaPublisher
-from hearth.kit.settings import kafka_client_options
 from hearth.kit.testing.workers import EFFECTS_SQL, on_screened
 from hearth.kit.uow import UnitOfWork
 
-from .events import CONSUMER_SERVICE, SCREENED_TYPE, Events
+from .events import CONSUMER_SERVICE, SCREENED_TOPIC, SCREENED_TYPE, Events
 from .harness import Bench
 from .measure import CpuMeter
 
@@ -29,14 +26,13 @@ class MemoryRecord:
 
 
 async def inbox_db_rate(b: Bench, events: Events, batch: int) -> None:
-    """Inbox.handle_batch on records already in memory: the kit's Postgres side without FastStream and Kafka."""
+    """Inbox.handle_batch on records already in memory: the kit's Postgres side without Kafka."""
     dsn = await b.database(f"inboxdb{batch}", extra_sql=EFFECTS_SQL)
     pool = await create_pool(dsn, max_size=2)
-    dlq = KafkaPublisher(b.bootstrap, **kafka_client_options())  # never used: every record is valid
-    inbox = Inbox(UnitOfWork(pool, CONSUMER_SERVICE), {SCREENED_TYPE: on_screened}, DeadLetters(dlq, CONSUMER_SERVICE))
+    inbox = Inbox(UnitOfWork(pool, CONSUMER_SERVICE), {SCREENED_TYPE: on_screened})
     n = b.sizes.inbox_events
     records = [
-        MemoryRecord("bench", i % b.args.partitions, i, e.partitionkey.encode(), e.to_json())
+        MemoryRecord(SCREENED_TOPIC, i % b.args.partitions, i, e.partitionkey.encode(), e.to_json())
         for i, e in enumerate(events.batch(0, n))
     ]
     settled = 0
@@ -52,6 +48,5 @@ async def inbox_db_rate(b: Bench, events: Events, batch: int) -> None:
                 settled += len(records[lo : lo + batch])
         wall, cpu = meter.stop()
     finally:
-        await dlq.stop()
         await pool.close()
     b.put(f"inbox.{batch}.db", settled / wall, f"{settled:,} events; {meter.note(wall, cpu, settled)}")

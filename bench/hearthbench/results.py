@@ -85,9 +85,9 @@ METHOD = [
     " the backlog in-process, its rate taken from the `sent_at` marks of the first to the last batch. Latency:"
     " each paced tick stages its events in one transaction; staging commit (wall clock after COMMIT returns)"
     " to arrival at a plain consumer of the topic.",
-    "- Inbox: records already on the topic, the kit's `Inbox` behind FastStream (`attach_inbox`) in-process,"
+    "- Inbox: records already on the topic, the kit's `Inbox` behind its consumer (`InboxConsumer`) in-process,"
     ' rate from the effect rows\' `clock_timestamp()` (first to last), capped at --inbox-seconds. The "alone"'
-    " row calls `Inbox.handle_batch` on records in memory: the difference to the row above is FastStream,"
+    " row calls `Inbox.handle_batch` on records in memory: the difference to the row above is the Kafka consumer,"
     " Kafka fetches and offset commits. Hop: outbox commit in one database → relay process → Kafka → consumer"
     " process → effect row in another database; the effect time is `clock_timestamp()` in the transaction"
     " that commits it.",

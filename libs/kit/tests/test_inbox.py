@@ -60,12 +60,28 @@ async def test_killed_consumer_and_full_redelivery_apply_each_event_once(infra, 
         worker.stop()
     assert await _effects(pool) == (10_000, 10_000)
 
+    # Kafka's committed offsets are informational: moving them back re-reads nothing (the database position
+    # is where the consumer seeks), and the consumer puts them back where its database says.
     await reset_group_to_earliest(infra.kafka_bootstrap, group, [topic])
     assert await group_lag(infra.kafka_bootstrap, group, [topic]) == 10_000
     worker = consumer()
     try:
         await wait_for(
             lambda: _lag_is_zero(infra.kafka_bootstrap, group, topic),
+            timeout=60,
+            what="the consumer to restore Kafka's offsets from its database",
+        )
+    finally:
+        worker.stop()
+    assert await pool.fetchval("SELECT count(*) FROM hearth_inbox") == 10_000
+
+    # The database's positions lost (a backup from before the stream): everything is read again, and applied
+    # once.
+    await pool.execute("DELETE FROM hearth_consumer_positions")
+    worker = consumer()
+    try:
+        await wait_for(
+            lambda: _positions_at(pool, 10_000),
             timeout=180,
             what="the redelivered stream to be consumed",
         )
@@ -74,6 +90,10 @@ async def test_killed_consumer_and_full_redelivery_apply_each_event_once(infra, 
     assert await _effects(pool) == (10_000, 10_000)
     duplicates = await pool.fetchval("SELECT count(*) FROM hearth_inbox")
     assert duplicates == 10_000
+
+
+async def _positions_at(pool: asyncpg.Pool, total: int) -> bool:
+    return await pool.fetchval("SELECT coalesce(sum(next_offset), 0) FROM hearth_consumer_positions") == total
 
 
 async def _applied_more_than(pool: asyncpg.Pool, n: int) -> bool:

@@ -125,7 +125,9 @@ async def _above(pool: asyncpg.Pool, n: int) -> bool:
 async def _leader_pid(pool: asyncpg.Pool) -> int | None:
     name = await pool.fetchval(
         "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-        " WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
+        " WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = $1"
+        # pg_locks is cluster-wide: other tests' relays hold the same lock in their own databases.
+        " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
         LEADER_LOCK,
     )
     return int(name.rsplit("-", 1)[1]) if name else None

@@ -22,8 +22,18 @@ class Refused(Exception):
 
 
 class Api:
-    def __init__(self, urls: dict[str, str], jwt_secret: str, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        urls: dict[str, str],
+        jwt_secret: str,
+        *,
+        timeout: float = 10.0,
+        gates: dict[str, asyncio.Event] | None = None,
+    ) -> None:
         self._urls = urls
+        # A cleared gate holds every request to its service until it is set again (a restore in progress: the
+        # requests of people who would come back later).
+        self._gates = gates or {}
         self._auth = AuthSettings(jwt_secret=jwt_secret)
         self._tokens: dict[tuple[Role, str], str] = {}
         self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=100))
@@ -75,6 +85,9 @@ class Api:
         attempts: int = 60,
     ) -> httpx.Response:
         for attempt in range(attempts):
+            gate = self._gates.get(service)
+            if gate is not None:
+                await gate.wait()
             try:
                 response = await self._client.request(
                     method, self._urls[service] + path, json=body, headers=headers, params=params

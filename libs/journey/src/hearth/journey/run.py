@@ -74,9 +74,11 @@ async def drive(
     arrival_seconds: float = 20.0,
     seed: int = 7,
     during: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    gates: dict[str, asyncio.Event] | None = None,
 ) -> None:
-    """Start the patients spread over `arrival_seconds`, run `during` alongside (fault injection), wait for all."""
-    api = Api({name: run.stack.url(name) for name in run.stack.services}, run.stack.jwt_secret)
+    """Start the patients spread over `arrival_seconds`, run `during` alongside (fault injection), wait for all.
+    A cleared event in `gates` holds the simulator's requests to that service until it is set."""
+    api = Api({name: run.stack.url(name) for name in run.stack.services}, run.stack.jwt_secret, gates=gates)
     simulator = Simulator(api, timings, run.tally)
     rng = random.Random(seed)
     try:

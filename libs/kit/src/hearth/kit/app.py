@@ -22,15 +22,20 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hearth.contracts import dlq_topic
+
 from . import metrics, migrations
 from .auth import AuthSettings
+from .broker import make_broker
 from .clock import Clock, SystemClock
-from .consumer import attach_inbox, make_broker
+from .consumer import InboxConsumer
 from .db import TRANSIENT_DB_ERRORS, create_pool
-from .dead_letters import DeadLetters
+from .dead_letter_routes import dead_letter_router
+from .dead_letters import DeadLetterPublisher
 from .http_errors import ApiError, BodySizeLimitMiddleware, api_error_response, install_error_handlers
 from .inbox import Inbox
 from .logging import configure_logging, get_logger
+from .positions import PositionGapError
 from .publisher import KafkaPublisher
 from .relay import OutboxRelay
 from .service import ServiceDefinition
@@ -52,6 +57,8 @@ class Runtime:
     broker: KafkaBroker
     relay: OutboxRelay
     clock: Clock
+    inbox: Inbox
+    consumer: InboxConsumer
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -81,6 +88,12 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
         uow = UnitOfWork(pool, definition.name, clock, topic_prefix=settings.topic_prefix)
         relay_publisher = KafkaPublisher(settings.kafka_bootstrap, **kafka)
         dlq_publisher = KafkaPublisher(settings.kafka_bootstrap, **kafka)
+        letters = DeadLetterPublisher(
+            dlq_publisher,
+            definition.name,
+            topic=settings.topic_prefix + dlq_topic(definition.name),
+            max_bytes=settings.dlq_max_letter_bytes,
+        )
         relay = OutboxRelay(
             dsn,
             relay_publisher,
@@ -88,31 +101,42 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
             batch_size=settings.outbox_batch_size,
             sweep_interval=settings.outbox_sweep_seconds,
             retention=timedelta(hours=settings.outbox_retention_hours),
+            dead_letters=letters,
+            inbox_retention=timedelta(hours=settings.inbox_retention_hours),
+            idempotency_retention=timedelta(hours=settings.idempotency_retention_hours),
         )
         poller = TimerPoller(
             uow, definition.timers, interval=settings.timer_poll_seconds, batch_size=settings.timer_batch_size
         )
         broker = make_broker(settings.kafka_bootstrap, kafka, graceful_timeout=settings.shutdown_grace_seconds)
-        inbox = Inbox(
-            uow,
-            definition.events,
-            DeadLetters(dlq_publisher, definition.name, topic_prefix=settings.topic_prefix),
-            max_attempts=settings.consumer_max_attempts,
-        )
+        inbox = Inbox(uow, definition.events, max_attempts=settings.consumer_max_attempts)
         # The group carries the topic prefix too: environments sharing a cluster never rebalance each other.
-        attach_inbox(
-            broker, inbox, group_id=settings.topic_prefix + definition.name, batch_size=settings.consumer_batch_size
+        consumer = InboxConsumer(
+            inbox,
+            settings.kafka_bootstrap,
+            group_id=settings.topic_prefix + definition.name,
+            client=kafka,
+            batch_size=settings.consumer_batch_size,
         )
-        app.state.runtime = Runtime(settings, pool, uow, broker, relay, clock)
+        try:
+            await consumer.start()
+        except PositionGapError as gap:  # the database position is older than the records Kafka still holds
+            log.error("refusing_to_start", reason="consumer_position_gap", detail=str(gap))
+            raise
+        app.state.runtime = Runtime(settings, pool, uow, broker, relay, clock, inbox, consumer)
         app.state.migrations = all_migrations(definition)
-        stop = asyncio.Event()
+        stop, stop_consuming = asyncio.Event(), asyncio.Event()
         tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(poller.run(stop))]
+        consuming = asyncio.create_task(consumer.run(stop_consuming))
         await broker.start()
         log.info("service_started", port=settings.http_port)
         try:
             yield
         finally:
             log.info("service_stopping")
+            stop_consuming.set()
+            await asyncio.wait([consuming], timeout=settings.shutdown_grace_seconds)
+            await consumer.stop()
             await broker.stop()
             stop.set()
             await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
@@ -138,6 +162,7 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
     for exc_type in TRANSIENT_DB_ERRORS:
         app.add_exception_handler(exc_type, unavailable)
     _add_operational_routes(app)
+    app.include_router(dead_letter_router())
     for router in definition.routers:
         app.include_router(router)
     # Added innermost first: the trace context wraps everything, so even an early 413 carries the request id.
@@ -163,6 +188,7 @@ def _add_operational_routes(app: FastAPI) -> None:
         except Exception as exc:
             log.warning("readyz_database_failed", error=type(exc).__name__)
         checks["kafka"] = await runtime.broker.ping(timeout=2)
+        checks["consumer_positions"] = runtime.consumer.healthy
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

@@ -1,72 +1,232 @@
-"""FastStream glue: one subscriber per service over every topic it consumes, acknowledged manually.
+"""The inbox's Kafka side: one consumer group member per service process, over every topic it consumes.
 
-FastStream's default policy commits in the background before the handler has finished (at-most-once); here the
-offset is committed only after the inbox transaction committed, and a transient fault seeks back to the first
-record of the batch (nack) after a backoff instead of moving on.  Batches are handled one after another, so
-`ack()` — which commits the position of every assigned partition — never covers a record still in flight.
+Records are taken from aiokafka as raw `ConsumerRecord`s (key, value and headers as bytes) and handed to the
+inbox in batches; nothing decodes them before the inbox does, so no record can make the batch fail before each
+record was looked at on its own.  The position that counts is the one the inbox writes to the service's own
+database with each batch's effects: on start and on every partition assignment the consumer seeks there, and a
+retried batch is read again from its first record.  Kafka's committed offsets follow, for lag tooling only.
+
+A partition whose database position Kafka no longer holds (retention deleted records this service never
+applied) is never consumed from anywhere else: the service refuses to start, and a partition assigned later
+with such a gap stays paused and makes `/readyz` fail.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, cast
+import asyncio
+from collections.abc import Sequence
+from typing import Any
 
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
+from . import metrics, positions
+from .aio import sleep_or_stop
+from .db import TRANSIENT_DB_ERRORS, backoff_delays
 from .dead_letters import ConsumedRecord
 from .inbox import Inbox, Outcome
-from .settings import kafka_client_options
+from .logging import get_logger
+from .positions import PositionGap, PositionGapError
+
+log = get_logger(__name__)
+
+_TP = tuple[str, int]
 
 
-def make_broker(bootstrap: str, client: dict[str, Any] | None = None, **options: Any) -> KafkaBroker:
-    """FastStream's per-message "Received"/"Processed" lines go to DEBUG (the inbox logs what matters), and its
-    logger is a plain stdlib one, so its lines — tracebacks included — pass our personal-data scrubber."""
-    return KafkaBroker(
-        bootstrap,
-        logger=logging.getLogger("faststream.access.kafka"),
-        log_level=logging.DEBUG,
-        **_security(kafka_client_options() if client is None else client),
-        **options,
-    )
+class InboxConsumer:
+    def __init__(
+        self,
+        inbox: Inbox,
+        bootstrap: str,
+        *,
+        group_id: str,
+        client: dict[str, Any] | None = None,
+        batch_size: int = 100,
+        fetch_wait_ms: int = 100,
+    ) -> None:
+        self._inbox = inbox
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._client = client or {}
+        self._batch_size = batch_size
+        self._fetch_wait_ms = fetch_wait_ms
+        self._consumer: AIOKafkaConsumer | None = None
+        self._positioned: set[_TP] = set()
+        self._unpositioned: set[_TP] = set()
+        self._busy = asyncio.Lock()  # held while a batch is settled: revocation waits for it
+        self._next_delay = backoff_delays(cap=5.0)
+        self.gaps: dict[_TP, PositionGap] = {}
 
+    @property
+    def healthy(self) -> bool:
+        """False while a partition is held back by a position gap."""
+        return not self.gaps
 
-def _security(client: dict[str, Any]) -> dict[str, Any]:
-    """FastStream takes the same security as aiokafka through its own `security=` object."""
-    if client.get("security_protocol", "PLAINTEXT") == "PLAINTEXT":
-        return {}
-    from faststream.security import SASLScram256, SASLScram512
-
-    scram = SASLScram512 if client.get("sasl_mechanism") == "SCRAM-SHA-512" else SASLScram256
-    return {
-        "security": scram(
-            username=str(client["sasl_plain_username"]),
-            password=str(client["sasl_plain_password"]),
-            ssl_context=client.get("ssl_context"),
+    async def start(self) -> None:
+        """Join the group; raises PositionGapError (and joins nothing) when the database position of any
+        partition is outside what Kafka holds."""
+        topics = self._inbox.topics
+        if not topics:
+            return
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self._batch_size,
+            fetch_max_wait_ms=self._fetch_wait_ms,
+            **self._client,
         )
-    }
+        await consumer.start()
+        try:
+            gaps = await self._gaps(consumer, topics)
+            if gaps:
+                raise PositionGapError(gaps)
+            consumer.subscribe(topics=topics, listener=_Rebalance(self))
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._consumer = consumer
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            async with self._busy:
+                consumer, self._consumer = self._consumer, None
+            await asyncio.wait_for(consumer.stop(), 10.0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set() and self._consumer is not None:
+            consumer = self._consumer
+            try:
+                if self._unpositioned:
+                    await self._position(consumer)
+                    continue
+                batch = await consumer.getmany(timeout_ms=self._fetch_wait_ms, max_records=self._batch_size)
+            except TRANSIENT_DB_ERRORS as exc:
+                await self._pause_after(stop, exc)
+                continue
+            except Exception as exc:  # a broker hiccup (aiokafka retries itself); never end the loop
+                await self._pause_after(stop, exc)
+                continue
+            records = [r for tp, rs in batch.items() if (tp.topic, tp.partition) in self._positioned for r in rs]
+            if records:
+                await self._settle(consumer, records)
+
+    async def _settle(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumedRecord]) -> None:
+        async with self._busy:
+            try:
+                outcome = await self._inbox.handle_batch(records)
+            except Exception:
+                # Not about one record (those are settled inside): a bug or an unexpected fault.  Nothing was
+                # committed; read the batch again after a pause rather than move past it.
+                log.exception("inbox_batch_failed")
+                await asyncio.sleep(self._next_delay())
+                outcome = Outcome.RETRY
+            if outcome is Outcome.RETRY:
+                for (topic, partition), first in _first_offsets(records).items():
+                    if (topic, partition) in self._positioned:
+                        consumer.seek(TopicPartition(topic, partition), first)
+                return
+        self._next_delay = backoff_delays(cap=5.0)
+        await self._commit_informational(consumer, records)
+
+    async def _commit_informational(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumedRecord]) -> None:
+        """Kafka's view of the position, for lag dashboards; the database's is the one that counts."""
+        offsets = {
+            TopicPartition(t, p): o
+            for (t, p), o in positions.next_offsets(records).items()
+            if (t, p) in self._positioned
+        }
+        await self._commit(consumer, offsets)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            await asyncio.wait_for(consumer.commit(offsets), 5.0)
+        except Exception as exc:  # a rebalance in progress, a broker restarting: the next batch commits again
+            log.debug("kafka_commit_skipped", error=type(exc).__name__)
+
+    async def _position(self, consumer: AIOKafkaConsumer) -> None:
+        """Seek newly assigned partitions to the database's positions (the start when there is none) and
+        resume them; partitions with a gap stay paused."""
+        todo = sorted(self._unpositioned)
+        tps = [TopicPartition(t, p) for t, p in todo]
+        async with self._inbox.pool.acquire() as conn:
+            stored = await positions.load(conn, self._inbox.consumer, sorted({t for t, _ in todo}))
+        earliest = {(tp.topic, tp.partition): o for tp, o in (await consumer.beginning_offsets(tps)).items()}
+        latest = {(tp.topic, tp.partition): o for tp, o in (await consumer.end_offsets(tps)).items()}
+        wanted = {tp: stored[tp] for tp in todo if tp in stored}
+        gaps = {(g.topic, g.partition): g for g in positions.find_gaps(wanted, earliest, latest)}
+        assigned = {(tp.topic, tp.partition) for tp in consumer.assignment()}
+        seeked: dict[TopicPartition, int] = {}
+        for (topic, partition), tp in zip(todo, tps, strict=True):
+            key = (topic, partition)
+            self._unpositioned.discard(key)
+            if key not in assigned:
+                continue  # revoked meanwhile
+            if key in gaps:
+                self.gaps[key] = gaps[key]
+                log.error("consumer_position_gap", detail=str(gaps[key]))
+                continue
+            self.gaps.pop(key, None)
+            offset = wanted.get(key, earliest.get(key, 0))
+            consumer.seek(tp, offset)
+            self._positioned.add(key)
+            consumer.resume(tp)
+            seeked[tp] = offset
+        metrics.CONSUMER_POSITION_FAULTS.labels(self._inbox.service).set(len(self.gaps))
+        await self._commit(consumer, seeked)  # lag tooling sees the database's position from the start
+
+    async def _gaps(self, consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[PositionGap]:
+        async with self._inbox.pool.acquire() as conn:
+            stored = await positions.load(conn, self._inbox.consumer, topics)
+        if not stored:
+            return []
+        await consumer.topics()  # fills the metadata the partition lists come from
+        tps = [TopicPartition(t, p) for t, p in stored if p in (consumer.partitions_for_topic(t) or set())]
+        earliest = {(tp.topic, tp.partition): o for tp, o in (await consumer.beginning_offsets(tps)).items()}
+        latest = {(tp.topic, tp.partition): o for tp, o in (await consumer.end_offsets(tps)).items()}
+        return positions.find_gaps(stored, earliest, latest)
+
+    async def _pause_after(self, stop: asyncio.Event, exc: BaseException) -> None:
+        delay = self._next_delay()
+        log.warning("consumer_retry", error=f"{type(exc).__name__}: {exc}"[:300], retry_in=round(delay, 2))
+        await sleep_or_stop(stop, delay)
+
+    # Called by the rebalance listener.
+    def _assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self._consumer
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            if key in self._positioned:
+                continue
+            self._unpositioned.add(key)
+            if consumer is not None:
+                consumer.pause(tp)
+
+    async def _revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._busy:  # the batch in hand settles before its partitions go to another member
+            for tp in revoked:
+                key = (tp.topic, tp.partition)
+                self._positioned.discard(key)
+                self._unpositioned.discard(key)
+                self.gaps.pop(key, None)
 
 
-def attach_inbox(broker: KafkaBroker, inbox: Inbox, *, group_id: str, batch_size: int = 100, **options: Any) -> None:
-    if not inbox.topics:
-        return
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    def __init__(self, owner: InboxConsumer) -> None:
+        self._owner = owner
 
-    @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream's decorator is untyped
-        *inbox.topics,
-        group_id=group_id,
-        ack_policy=AckPolicy.MANUAL,
-        auto_offset_reset="earliest",
-        batch=True,
-        max_records=batch_size,
-        batch_timeout_ms=100,
-        title=f"{group_id}.inbox",
-        **options,
-    )
-    async def consume(msg: KafkaMessage) -> None:
-        records = msg.raw_message if isinstance(msg.raw_message, tuple) else (msg.raw_message,)
-        outcome = await inbox.handle_batch(cast(tuple[ConsumedRecord, ...], records))
-        if outcome is Outcome.RETRY:
-            await msg.nack()
-        else:
-            await msg.ack()
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._owner._revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._owner._assigned(assigned)
+
+
+def _first_offsets(records: Sequence[ConsumedRecord]) -> dict[_TP, int]:
+    first: dict[_TP, int] = {}
+    for r in records:
+        key = (r.topic, r.partition)
+        first[key] = min(first.get(key, r.offset), r.offset)
+    return first

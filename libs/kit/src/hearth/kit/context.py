@@ -11,6 +11,10 @@ class EventContext:
     correlation_id: str
     causation_id: str | None = None
     traceparent: str | None = None
+    # Set when the trigger can happen again with the same meaning (a redelivered event, a timer restored from a
+    # backup): the events it emits then get ids derived from it, so a second run emits the same ids and every
+    # consumer's inbox drops them.  None (HTTP commands): fresh random ids.
+    id_seed: str | None = None
 
     @classmethod
     def new(cls, traceparent: str | None = None) -> EventContext:

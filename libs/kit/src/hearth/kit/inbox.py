@@ -1,27 +1,37 @@
-"""The idempotent inbox: one consumed record → one transaction that records the event id and applies the
-handler's effects → only then the Kafka offset is committed.
+"""The idempotent inbox: a batch of consumed records → one transaction that settles every record, records the
+consumer's position after the batch, and commits.
 
-Records come in batches (one, or as many as `getmany` returned): one transaction settles them all — each record
-applied (in a savepoint), found a duplicate (already in the inbox: no effect) or dead-lettered (cannot ever
-succeed: bad record, unknown type, a handler that kept failing) — and one offset commit follows.  A transient
-fault rolls the whole batch back; nothing is committed and the batch is read again after a backoff.
+Each record is settled on its own, whatever its bytes: applied (its event id recorded and the handler's effects
+written), a duplicate (the id was applied before, with the same payload: no effect) or dead-lettered (a letter
+kept in `hearth_dead_letters`, published after the commit).  Anything wrong with one record — bytes that are not
+an event, an event on a topic or from a source its type does not belong to, the same id with another payload, a
+handler that keeps failing — letters that record and only it.  A fault that is not about a record (the
+database is down) rolls the whole batch back: neither effects nor position are written, and the batch is read
+again from its first record after a backoff.
+
+Because the position is written in the transaction of the effects, a committed position can never pass a
+record that is neither applied nor dead-lettered, and a database restored from a backup rewinds the consumer to
+exactly where its state was (`consumer.py` seeks there on every assignment).
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from hearth.contracts import ContractError, Event, EventData, parse_event, spec_for
 
-from . import metrics
+from . import metrics, positions
 from .context import EventContext, trace_id_of
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
-from .dead_letters import ConsumedRecord, DeadLetterReason, DeadLetters
+from .dead_letters import ConsumedRecord, DeadLetterReason, load_letters, printable, record_letters
 from .logging import bind_context, get_logger
-from .publisher import PublishError
 from .tx import Tx
 from .uow import UnitOfWork
 
@@ -42,23 +52,88 @@ def event_routes(*pairs: tuple[type[EventData], EventHandler]) -> dict[str, Even
     return {spec_for(model).type: handler for model, handler in pairs}
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """A record that is a valid event of a type this service handles, from its owner, on its topic."""
+
+    event: Event[Any]
+    handler: EventHandler
+    digest: bytes
+
+
+@dataclass(frozen=True)
+class Rejected:
+    event_type: str
+    reason: DeadLetterReason
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    letter_id: int
+    outcome: str  # "applied" | "duplicate" | "dead_lettered: <reason>"
+
+
+def classify(
+    record: ConsumedRecord, routes: dict[str, EventHandler], topic_of: Callable[[str], str]
+) -> Accepted | Rejected:
+    """What one record is, from its raw bytes alone.  Never raises: whatever is wrong with the record is a
+    reason to dead-letter it (a JSON nesting that overflows the parser included)."""
+    try:
+        event = parse_event(record.value or b"")
+    except ContractError as exc:
+        return Rejected("unreadable", DeadLetterReason("contract", str(exc)))
+    except RecursionError:
+        return Rejected("unreadable", DeadLetterReason("contract", "not readable: nested too deeply"))
+    except Exception as exc:  # anything else the parser can meet is still about these bytes
+        return Rejected("unreadable", DeadLetterReason("contract", f"not readable: {type(exc).__name__}: {exc}"))
+    spec = spec_for(event.type)
+    if record.topic != topic_of(event.type):
+        error = f"{event.type} travels on {topic_of(event.type)}, not {record.topic}"
+        return Rejected(event.type, DeadLetterReason("wrong_topic", error))
+    if event.source != f"/hearth/{spec.owner}":
+        error = f"{event.type} is owned by /hearth/{spec.owner}; source was {printable(event.source)[:200]}"
+        return Rejected(event.type, DeadLetterReason("wrong_source", error))
+    handler = routes.get(event.type)
+    if handler is None:
+        return Rejected(event.type, DeadLetterReason("unhandled_type", f"no handler for {event.type}"))
+    return Accepted(event, handler, payload_digest(event))
+
+
+def payload_digest(event: Event[Any]) -> bytes:
+    """What makes two copies of one event id the same event: type, source, subject and data (not `time` or
+    `traceparent`, which a re-emission after a restore may set anew)."""
+    document = {
+        "type": event.type,
+        "source": event.source,
+        "subject": event.subject,
+        "data": event.data.model_dump(mode="json"),
+    }
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).digest()
+
+
 class Inbox:
     def __init__(
         self,
         uow: UnitOfWork,
         routes: dict[str, EventHandler],
-        dead_letters: DeadLetters,
         *,
         consumer: str | None = None,
         max_attempts: int = 5,
     ) -> None:
         self._uow = uow
         self._routes = routes
-        self._dead_letters = dead_letters
         self.consumer = consumer or uow.service
         self._max_attempts = max_attempts
         self._failures: dict[tuple[str, int, int], int] = {}
         self._next_delay = backoff_delays(cap=5.0)
+
+    @property
+    def service(self) -> str:
+        return self._uow.service
+
+    @property
+    def pool(self) -> Any:
+        return self._uow.pool
 
     @property
     def topics(self) -> list[str]:
@@ -67,141 +142,196 @@ class Inbox:
     async def handle(self, record: ConsumedRecord) -> Outcome:
         return await self.handle_batch([record])
 
-    async def handle_batch(self, records: Sequence[ConsumedRecord]) -> Outcome:
-        """Settle every record in one transaction (applied, duplicate or dead-lettered) and return APPLIED, or
-        commit nothing and return RETRY after a backoff; the caller commits offsets only on APPLIED."""
+    async def handle_batch(self, records: Sequence[ConsumedRecord], *, keep_position: bool = True) -> Outcome:
+        """Settle every record and (unless told not to) record the position after the batch, in one
+        transaction, and return APPLIED; or commit nothing and return RETRY after a backoff."""
+        if not records:
+            return Outcome.APPLIED
         started = asyncio.get_running_loop().time()
         try:
-            settled = await self._settle(records)
+            settled = await self._settle(records, keep_position=keep_position)
         except _RetryBatch as retry:
             return await self._back_off(retry.cause)
         except _RETRYABLE as exc:
-            metrics.HANDLER_ERRORS.labels(self._uow.service, "batch", "transient").inc()
+            metrics.HANDLER_ERRORS.labels(self.service, "batch", "transient").inc()
             return await self._back_off(exc)
         self._next_delay = backoff_delays(cap=5.0)
         elapsed = asyncio.get_running_loop().time() - started
         for event_type, outcome in settled:
-            metrics.EVENTS_CONSUMED.labels(self._uow.service, event_type, outcome.value).inc()
-            metrics.HANDLER_LATENCY.labels(self._uow.service, event_type).observe(elapsed / len(settled))
+            metrics.EVENTS_CONSUMED.labels(self.service, event_type, outcome.value).inc()
+            metrics.HANDLER_LATENCY.labels(self.service, event_type).observe(elapsed / len(settled))
         return Outcome.APPLIED
 
-    async def _settle(self, records: Sequence[ConsumedRecord]) -> list[tuple[str, Outcome]]:
-        async with self._uow.pool.acquire() as conn, conn.transaction():
+    async def replay(self, letter_ids: Sequence[int] | None) -> list[ReplayResult]:
+        """Process stored dead letters again, here and nowhere else: the record as this service read it from
+        its origin topic, through the same checks, once, without moving any position.  Transient faults
+        propagate (nothing is written); a letter that fails again keeps its row, with the new outcome."""
+        async with self.pool.acquire() as conn:
+            letters = await load_letters(conn, self.consumer, letter_ids)
+        results = []
+        for letter in letters:
+            async with self.pool.acquire() as conn, conn.transaction():
+                letters_now: list[tuple[ConsumedRecord, DeadLetterReason]] = []
+                _, outcome = await self._settle_one(conn, letter.record, letters_now, attempts_left=False)
+                text = outcome.value
+                if letters_now:
+                    text = f"dead_lettered: {letters_now[0][1].code}"
+                await conn.execute(
+                    "UPDATE hearth_dead_letters SET replayed_at = clock_timestamp(), replay_outcome = $2 WHERE id = $1",
+                    letter.id,
+                    text,
+                )
+            log.info("dead_letter_replayed", letter_id=letter.id, outcome=text)
+            results.append(ReplayResult(letter.id, text))
+        return results
+
+    async def _settle(self, records: Sequence[ConsumedRecord], *, keep_position: bool) -> list[tuple[str, Outcome]]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            letters: list[tuple[ConsumedRecord, DeadLetterReason]] = []
             try:
                 async with conn.transaction():  # a savepoint around the fast pass
-                    return await self._settle_fast(conn, records)
+                    settled = await self._settle_fast(conn, records, letters)
             except _HandlerFailed:
-                pass  # some handler failed: settle this batch again record by record, counting its attempts
-            return [await self._settle_one(conn, record) for record in records]
+                # Some handler failed: settle this batch again record by record, counting its attempts.
+                letters = []
+                settled = [await self._settle_one(conn, record, letters) for record in records]
+            await record_letters(conn, self.consumer, letters)
+            if keep_position:
+                await positions.save(conn, self.consumer, records)
+        for record, reason in letters:
+            metrics.RECORDS_REJECTED.labels(self.service, reason.code).inc()
+            log.error(
+                "event_dead_lettered",
+                reason=reason.code,
+                error=printable(reason.error)[:300],
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+            )
+        return settled
 
-    async def _settle_fast(self, conn: Connection, records: Sequence[ConsumedRecord]) -> list[tuple[str, Outcome]]:
+    async def _settle_fast(
+        self,
+        conn: Connection,
+        records: Sequence[ConsumedRecord],
+        letters: list[tuple[ConsumedRecord, DeadLetterReason]],
+    ) -> list[tuple[str, Outcome]]:
         """The common case in few statements: every event id recorded by one INSERT, handlers without a
-        savepoint each.  Any handler failure aborts the pass (`_HandlerFailed`); dead letters are only sent
-        once the pass has succeeded, so the slower pass never sends one twice."""
-        settled: list[tuple[str, Outcome] | None] = [None] * len(records)
-        letters: list[tuple[int, ConsumedRecord, str, DeadLetterReason]] = []
-        todo: list[tuple[int, ConsumedRecord, Event[Any], EventHandler]] = []
-        for i, record in enumerate(records):
-            try:
-                event = parse_event(record.value or b"")
-            except ContractError as exc:
-                letters.append((i, record, "unreadable", DeadLetterReason("contract", str(exc))))
+        savepoint each.  Any handler failure aborts the pass (`_HandlerFailed`)."""
+        settled: list[tuple[str, Outcome]] = []
+        todo: list[tuple[int, ConsumedRecord, Accepted]] = []
+        for record in records:
+            kind = classify(record, self._routes, self._uow.topic_of)
+            if isinstance(kind, Rejected):
+                letters.append((record, kind.reason))
+                settled.append((kind.event_type, Outcome.DEAD_LETTERED))
                 continue
-            handler = self._routes.get(event.type)
-            if handler is None:
-                letters.append(
-                    (i, record, event.type, DeadLetterReason("unhandled_type", f"no handler for {event.type}"))
-                )
+            todo.append((len(settled), record, kind))
+            settled.append((kind.event.type, Outcome.APPLIED))  # until found otherwise below
+        fresh = await _record_all(conn, self.consumer, [(a, r) for _, r, a in todo])
+        seen: dict[str, bytes] = {}
+        repeated = [str(a.event.id) for _, _, a in todo if str(a.event.id) not in fresh]
+        stored = await _stored_digests(conn, self.consumer, repeated)
+        for i, record, accepted in todo:
+            event = accepted.event
+            event_id = str(event.id)
+            first = seen.get(event_id)
+            if first is None and event_id in fresh:
+                seen[event_id] = accepted.digest
+                await self._run_fast(conn, accepted)
+                self._failures.pop((record.topic, record.partition, record.offset), None)
                 continue
-            todo.append((i, record, event, handler))
-        fresh = await _record_all(conn, self.consumer, [(event, record) for _, record, event, _ in todo])
-        for i, record, event, handler in todo:
-            if str(event.id) not in fresh:
+            earlier = first if first is not None else stored.get(event_id)
+            if earlier is not None and earlier != accepted.digest:
+                letters.append((record, _conflict(event)))
+                settled[i] = (event.type, Outcome.DEAD_LETTERED)
+            else:
                 settled[i] = (event.type, Outcome.DUPLICATE)
-                continue
-            fresh.discard(str(event.id))  # the same event twice in one batch: applied once
-            context = EventContext(event.correlationid, causation_id=str(event.id), traceparent=event.traceparent)
-            with bind_context(
-                event_id=str(event.id),
-                event_type=event.type,
-                correlation_id=event.correlationid,
-                trace_id=trace_id_of(event.traceparent),
-            ):
-                tx = self._uow.tx(conn, context)
-                try:
-                    await handler(event, tx)
-                    await tx.flush()
-                except _RETRYABLE:
-                    raise
-                except Exception as exc:
-                    raise _HandlerFailed from exc
-            self._failures.pop((record.topic, record.partition, record.offset), None)
-            settled[i] = (event.type, Outcome.APPLIED)
-        for i, record, event_type, reason in letters:
-            settled[i] = (event_type, await self._dead_letter(record, reason))
-        return [s for s in settled if s is not None]
+        return settled
 
-    async def _settle_one(self, conn: Connection, record: ConsumedRecord) -> tuple[str, Outcome]:
-        try:
-            event = parse_event(record.value or b"")
-        except ContractError as exc:
-            return "unreadable", await self._dead_letter(record, DeadLetterReason("contract", str(exc)))
-        handler = self._routes.get(event.type)
-        if handler is None:
-            reason = DeadLetterReason("unhandled_type", f"no handler for {event.type}")
-            return event.type, await self._dead_letter(record, reason)
-        with bind_context(
-            event_id=str(event.id),
-            event_type=event.type,
-            correlation_id=event.correlationid,
-            trace_id=trace_id_of(event.traceparent),
-        ):
-            return event.type, await self._apply(conn, record, event, handler)
-
-    async def _apply(
-        self, conn: Connection, record: ConsumedRecord, event: Event[Any], handler: EventHandler
-    ) -> Outcome:
-        context = EventContext(event.correlationid, causation_id=str(event.id), traceparent=event.traceparent)
-        where = (record.topic, record.partition, record.offset)
-        try:
-            async with conn.transaction():  # a savepoint: this event's effects or none of them
-                if not await _record(conn, self.consumer, event, record):
-                    return Outcome.DUPLICATE
-                tx = self._uow.tx(conn, context)
-                await handler(event, tx)
+    async def _run_fast(self, conn: Connection, accepted: Accepted) -> None:
+        event = accepted.event
+        with _event_log_context(event):
+            tx = self._uow.tx(conn, _context(self.service, event))
+            try:
+                await accepted.handler(event, tx)
                 await tx.flush()
-        except _RETRYABLE:
-            raise
-        except Exception as exc:
-            metrics.HANDLER_ERRORS.labels(self._uow.service, event.type, "permanent").inc()
-            attempts = self._failures.get(where, 0) + 1
-            self._failures[where] = attempts
-            log.exception("event_handler_failed", attempts=attempts)
-            if attempts < self._max_attempts:
-                raise _RetryBatch(exc) from exc
-            self._failures.pop(where, None)
-            return await self._dead_letter(record, DeadLetterReason("handler_failed", f"{type(exc).__name__}: {exc}"))
-        self._failures.pop(where, None)
-        return Outcome.APPLIED
+            except _RETRYABLE:
+                raise
+            except Exception as exc:
+                raise _HandlerFailed from exc
 
-    async def _dead_letter(self, record: ConsumedRecord, reason: DeadLetterReason) -> Outcome:
-        """Publish before the batch commits; if the batch is then retried the letter may be published twice."""
-        await self._dead_letters.send(record, reason)
-        log.error(
-            "event_dead_lettered",
-            reason=reason.code,
-            error=reason.error[:300],
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-        )
-        return Outcome.DEAD_LETTERED
+    async def _settle_one(
+        self,
+        conn: Connection,
+        record: ConsumedRecord,
+        letters: list[tuple[ConsumedRecord, DeadLetterReason]],
+        *,
+        attempts_left: bool = True,
+    ) -> tuple[str, Outcome]:
+        kind = classify(record, self._routes, self._uow.topic_of)
+        if isinstance(kind, Rejected):
+            letters.append((record, kind.reason))
+            return kind.event_type, Outcome.DEAD_LETTERED
+        event = kind.event
+        where = (record.topic, record.partition, record.offset)
+        with _event_log_context(event):
+            try:
+                async with conn.transaction():  # a savepoint: this event's effects or none of them
+                    if not await _record(conn, self.consumer, kind, record):
+                        stored = (await _stored_digests(conn, self.consumer, [str(event.id)])).get(str(event.id))
+                        if stored is not None and stored != kind.digest:
+                            letters.append((record, _conflict(event)))
+                            return event.type, Outcome.DEAD_LETTERED
+                        return event.type, Outcome.DUPLICATE
+                    tx = self._uow.tx(conn, _context(self.service, event))
+                    await kind.handler(event, tx)
+                    await tx.flush()
+            except _RETRYABLE:
+                raise
+            except Exception as exc:
+                metrics.HANDLER_ERRORS.labels(self.service, event.type, "permanent").inc()
+                attempts = self._failures.get(where, 0) + 1
+                self._failures[where] = attempts
+                log.exception("event_handler_failed", attempts=attempts)
+                if attempts_left and attempts < self._max_attempts:
+                    raise _RetryBatch(exc) from exc
+                self._failures.pop(where, None)
+                letters.append((record, DeadLetterReason("handler_failed", f"{type(exc).__name__}: {exc}")))
+                return event.type, Outcome.DEAD_LETTERED
+        self._failures.pop(where, None)
+        return event.type, Outcome.APPLIED
 
     async def _back_off(self, exc: BaseException) -> Outcome:
         delay = self._next_delay()
-        log.warning("event_retry", error=type(exc).__name__, retry_in=round(delay, 2))
+        log.warning("event_retry", error=f"{type(exc).__name__}: {printable(str(exc))[:200]}", retry_in=round(delay, 2))
         await asyncio.sleep(delay)
         return Outcome.RETRY
+
+
+def _context(service: str, event: Event[Any]) -> EventContext:
+    return EventContext(
+        event.correlationid,
+        causation_id=str(event.id),
+        traceparent=event.traceparent,
+        id_seed=f"{service}:event:{event.id}",
+    )
+
+
+def _event_log_context(event: Event[Any]) -> Any:
+    return bind_context(
+        event_id=str(event.id),
+        event_type=event.type,
+        correlation_id=event.correlationid,
+        trace_id=trace_id_of(event.traceparent),
+    )
+
+
+def _conflict(event: Event[Any]) -> DeadLetterReason:
+    return DeadLetterReason(
+        "conflicting_duplicate",
+        f"event id {event.id} was applied before with another payload; this copy is not applied",
+    )
 
 
 class _HandlerFailed(Exception):
@@ -216,38 +346,51 @@ class _RetryBatch(Exception):
         self.cause = cause
 
 
-_RETRYABLE: tuple[type[Exception], ...] = (PublishError, *TRANSIENT_DB_ERRORS)
+_RETRYABLE: tuple[type[Exception], ...] = TRANSIENT_DB_ERRORS
 
 
-async def _record_all(
-    conn: Connection, consumer: str, consumed: Sequence[tuple[Event[Any], ConsumedRecord]]
-) -> set[str]:
+async def _record_all(conn: Connection, consumer: str, consumed: Sequence[tuple[Accepted, ConsumedRecord]]) -> set[str]:
     """Record every event of a batch in one statement; returns the ids that were not there yet."""
     if not consumed:
         return set()
     rows = await conn.fetch(
-        "INSERT INTO hearth_inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)"
-        " SELECT $1, e, t, tp, p, o FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[])"
-        " AS u(e, t, tp, p, o) ON CONFLICT DO NOTHING RETURNING event_id::text",
+        "INSERT INTO hearth_inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset,"
+        " payload_sha256) SELECT $1, e, t, tp, p, o, d FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[],"
+        " $6::bigint[], $7::bytea[]) AS u(e, t, tp, p, o, d) ON CONFLICT DO NOTHING RETURNING event_id::text",
         consumer,
-        [str(e.id) for e, _ in consumed],
-        [e.type for e, _ in consumed],
+        [str(a.event.id) for a, _ in consumed],
+        [a.event.type for a, _ in consumed],
         [r.topic for _, r in consumed],
         [r.partition for _, r in consumed],
         [r.offset for _, r in consumed],
+        [a.digest for a, _ in consumed],
     )
     return {row[0] for row in rows}
 
 
-async def _record(conn: Connection, consumer: str, event: Event[Any], record: ConsumedRecord) -> bool:
+async def _record(conn: Connection, consumer: str, accepted: Accepted, record: ConsumedRecord) -> bool:
     inserted = await conn.fetchval(
-        "INSERT INTO hearth_inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        "INSERT INTO hearth_inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset,"
+        " payload_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true",
         consumer,
-        event.id,
-        event.type,
+        accepted.event.id,
+        accepted.event.type,
         record.topic,
         record.partition,
         record.offset,
+        accepted.digest,
     )
     return bool(inserted)
+
+
+async def _stored_digests(conn: Connection, consumer: str, event_ids: Sequence[str]) -> dict[str, bytes]:
+    """The digest each id was first applied from (rows written before digests were kept have none)."""
+    if not event_ids:
+        return {}
+    rows = await conn.fetch(
+        "SELECT event_id::text, payload_sha256 FROM hearth_inbox"
+        " WHERE consumer = $1 AND event_id = ANY($2::uuid[]) AND payload_sha256 IS NOT NULL",
+        consumer,
+        list(event_ids),
+    )
+    return {row[0]: bytes(row[1]) for row in rows}

@@ -34,6 +34,26 @@ TIMER_LATENESS = Histogram(
 )
 TIMERS_FIRED = Counter("hearth_timers_fired_total", "Timers fired", ["service", "kind"])
 DLQ_RECORDS = Counter("hearth_dlq_records_total", "Records sent to the dead-letter topic", ["service", "origin_topic"])
+RECORDS_REJECTED = Counter(
+    "hearth_records_rejected_total",
+    "Consumed records dead-lettered, by reason (contract, wrong_topic, wrong_source, conflicting_duplicate, ...)",
+    ["service", "reason"],
+)
+DLQ_PUBLISH_FAILED = Counter(
+    "hearth_dlq_publish_failed_total",
+    "Dead letters the broker refused for good (too large, not authorised); kept in the service's database",
+    ["service"],
+)
+PUBLISH_REFUSED = Counter(
+    "hearth_publish_refused_total",
+    "Outbox batches the broker refused with a permanent error (retried, never dropped: operators must act)",
+    ["service"],
+)
+CONSUMER_POSITION_FAULTS = Gauge(
+    "hearth_consumer_position_faults",
+    "Partitions not consumed because the database position is outside what Kafka still holds",
+    ["service"],
+)
 HTTP_REQUESTS = Histogram(
     "hearth_http_request_seconds",
     "HTTP request latency",

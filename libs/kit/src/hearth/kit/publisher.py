@@ -13,6 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAuthorizationFailedError,
+)
 
 from .logging import get_logger
 
@@ -24,11 +31,26 @@ class Record:
     topic: str
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]]
+    headers: list[tuple[str, bytes | None]]
 
 
 class PublishError(RuntimeError):
-    pass
+    """Not sent this time; sending again may work (broker down, leader moving, timeout)."""
+
+
+class PermanentPublishError(PublishError):
+    """Refused for what the record is or where it goes (too large, not authorised, no such topic name): sending
+    the same record again can never work, so callers must not retry it forever."""
+
+
+# The broker or the client refuses the record itself: the cause is in the message, and retrying cannot help.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAuthorizationFailedError,
+    ClusterAuthorizationFailedError,
+    InvalidTopicError,
+)
 
 
 class KafkaPublisher:
@@ -67,6 +89,9 @@ class KafkaPublisher:
                 await asyncio.gather(*futures)
 
             await asyncio.wait_for(send(), self._timeout)
+        except PERMANENT_ERRORS as exc:
+            await self.reset()
+            raise PermanentPublishError(f"{type(exc).__name__}: {exc}") from exc
         except Exception as exc:
             await self.reset()
             raise PublishError(f"{type(exc).__name__}: {exc}") from exc

@@ -18,9 +18,10 @@ import orjson
 from . import metrics
 from .aio import sleep_or_stop, wait_any
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays, is_transient
+from .dead_letters import DeadLetterPublisher
 from .logging import get_logger
 from .outbox import CHANNEL
-from .publisher import KafkaPublisher, PublishError, Record
+from .publisher import KafkaPublisher, PermanentPublishError, PublishError, Record
 
 log = get_logger(__name__)
 
@@ -40,6 +41,9 @@ class OutboxRelay:
         standby_interval: float = 2.0,
         retention: timedelta = timedelta(days=7),
         prune_interval: float = 300.0,
+        dead_letters: DeadLetterPublisher | None = None,
+        inbox_retention: timedelta = timedelta(days=30),
+        idempotency_retention: timedelta = timedelta(days=7),
     ) -> None:
         self._dsn = dsn
         self._publisher = publisher
@@ -49,6 +53,9 @@ class OutboxRelay:
         self._standby_interval = standby_interval
         self._retention = retention
         self._prune_interval = prune_interval
+        self._dead_letters = dead_letters
+        self._inbox_retention = inbox_retention
+        self._idempotency_retention = idempotency_retention
         self._wake = asyncio.Event()
         self.is_leader = False
 
@@ -58,6 +65,13 @@ class OutboxRelay:
             try:
                 await self._lead(stop)
                 next_delay = backoff_delays(cap=5.0)
+            except PermanentPublishError as exc:
+                # An outbox event is a committed fact: it is never dropped.  The broker refusing it for good
+                # (a topic ACL missing, a limit lowered) needs an operator, so it is loud, counted, and retried.
+                delay = next_delay()
+                metrics.PUBLISH_REFUSED.labels(self._service).inc()
+                log.error("outbox_publish_refused", cause=str(exc)[:500], retry_in=round(delay, 2))
+                await sleep_or_stop(stop, delay)
             except _RETRYABLE as exc:
                 delay = next_delay()
                 log.warning("outbox_relay_retry", error=f"{type(exc).__name__}: {exc}", retry_in=round(delay, 2))
@@ -86,6 +100,7 @@ class OutboxRelay:
                 self._wake.clear()
                 while await self.publish_batch(conn) == self._batch_size:
                     pass
+                await self._publish_letters(conn)
                 await self._report_backlog(conn)
                 if loop.time() >= next_prune:
                     await self.prune(conn)
@@ -94,6 +109,7 @@ class OutboxRelay:
             # Flush on the way out: what was committed before SIGTERM leaves before the process does.
             while await self.publish_batch(conn) == self._batch_size:
                 pass
+            await self._publish_letters(conn)
         finally:
             self.is_leader = False
             await _close_quietly(conn)
@@ -122,13 +138,27 @@ class OutboxRelay:
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
+    async def _publish_letters(self, conn: Connection) -> None:
+        if self._dead_letters is not None:
+            while await self._dead_letters.publish_pending(conn) > 0:
+                pass
+
     async def prune(self, conn: Connection) -> int:
-        deleted = await conn.fetchval(
-            "WITH gone AS (DELETE FROM hearth_outbox WHERE sent_at < clock_timestamp() - $1::interval"
-            " RETURNING 1) SELECT count(*) FROM gone",
-            self._retention,
-        )
-        return int(deleted or 0)
+        """Delete what has served its purpose: sent outbox rows, inbox ids older than any redelivery (the
+        retention must exceed the topics' retention, or a restored database could apply an event twice) and
+        idempotency keys older than a client's retry window."""
+        deleted = 0
+        for sql, keep in (
+            ("DELETE FROM hearth_outbox WHERE sent_at < clock_timestamp() - $1::interval", self._retention),
+            ("DELETE FROM hearth_inbox WHERE processed_at < clock_timestamp() - $1::interval", self._inbox_retention),
+            (
+                "DELETE FROM hearth_idempotency WHERE created_at < clock_timestamp() - $1::interval",
+                self._idempotency_retention,
+            ),
+        ):
+            count = await conn.fetchval(f"WITH gone AS ({sql} RETURNING 1) SELECT count(*) FROM gone", keep)
+            deleted += int(count or 0)
+        return deleted
 
     async def _report_backlog(self, conn: Connection) -> None:
         row = await conn.fetchrow(

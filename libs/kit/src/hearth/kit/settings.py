@@ -60,6 +60,20 @@ class KitSettings(KafkaSettings):
     consumer_max_attempts: int = Field(
         default=5, ge=1, description="Attempts of a failing handler before its record goes to the DLQ"
     )
+    dlq_max_letter_bytes: int = Field(
+        default=1_000_000,
+        ge=16_384,
+        description="Largest DLQ record (the value is cut to fit, with its size and SHA-256 in headers); keep it"
+        " under the producer's max_request_size and the DLQ topic's max.message.bytes (1 MiB by default)",
+    )
+    inbox_retention_hours: float = Field(
+        default=720,
+        gt=0,
+        description="How long consumed event ids are kept against redelivery; must exceed the topics' retention",
+    )
+    idempotency_retention_hours: float = Field(
+        default=168, gt=0, description="How long an Idempotency-Key's first response is replayed"
+    )
     jwt_secret: SecretStr | None = Field(default=None, description="HS256 secret for bearer tokens (development)")
     jwt_public_key: str | None = Field(default=None, description="PEM public key for bearer tokens (production)")
     jwt_issuer: str = Field(default="hearth", description="Expected token issuer")

@@ -90,6 +90,7 @@ class TimerPoller:
         context = EventContext(
             correlation_id=timer.correlation_id or _as_identifier(timer.key),
             causation_id=_as_identifier(f"timer:{timer.key}"),
+            id_seed=f"{self._uow.service}:timer:{timer.key}:{timer.due_at.isoformat()}",
         )
         with bind_context(timer_key=timer.key, correlation_id=context.correlation_id):
             if route is None:

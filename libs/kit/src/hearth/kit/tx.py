@@ -3,6 +3,7 @@ causes (outbox), the timers it sets or cancels, and the clock reading it used.""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,8 @@ from .context import EventContext
 from .db import Connection
 
 D = TypeVar("D", bound=EventData)
+
+_EVENT_IDS = uuid.UUID("6f1d7a52-3c1e-4d8b-9a57-2b0e4c7f9e11")  # namespace of derived event ids
 
 
 class TimerPayload(BaseModel):
@@ -42,8 +45,13 @@ class Tx:
         spec = spec_for(data)
         if spec.owner != self.service:
             raise WrongOwnerError(f"{self.service} cannot emit {spec.type}: it belongs to {spec.owner}")
+        event_id = None
+        if self.context.id_seed is not None:
+            nth = sum(1 for op, item in self._pending if op == "emit" and item.type == spec.type)
+            event_id = str(uuid.uuid5(_EVENT_IDS, f"{self.context.id_seed}|{spec.type}|{nth}"))
         event = build_event(
             data,
+            id=event_id,
             subject=subject,
             correlationid=self.context.correlation_id,
             causationid=self.context.causation_id,

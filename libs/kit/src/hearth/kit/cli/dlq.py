@@ -1,14 +1,23 @@
-"""`hearth dlq list|show|replay SERVICE`: see what a service could not accept and send it back."""
+"""`hearth dlq list|show|replay SERVICE`: see what a service could not accept, and have it processed again.
+
+`list` and `show` read the DLQ topic.  `replay` asks the service itself (its `/dead-letters/replay` API, role
+ops) to process its stored copies again: a replay reaches that service only, never other consumers of the
+origin topic, and only letters the service recorded itself can be replayed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import os
+import urllib.error
+import urllib.request
 from typing import Any
 
 from hearth.contracts import dlq_topic
 
 from .. import dead_letters as dl
-from ..publisher import KafkaPublisher, Record
 from .kafka import read_all, settings
 
 
@@ -21,11 +30,17 @@ def register(commands: Any) -> None:
     show.add_argument("service")
     show.add_argument("position", help="PARTITION:OFFSET in the DLQ topic")
     show.set_defaults(run=show_letter)
-    replay = group.add_parser("replay", help="re-publish dead letters to their original topic")
+    replay = group.add_parser(
+        "replay",
+        help="have the service process dead letters again (by letter id, as `list` shows them)",
+        description="Calls the service's POST /dead-letters/replay with an ops token (--token or HEARTH_TOKEN).",
+    )
     replay.add_argument("service")
     which = replay.add_mutually_exclusive_group(required=True)
-    which.add_argument("positions", nargs="*", default=[], help="PARTITION:OFFSET of the letters to replay")
-    which.add_argument("--all", action="store_true", help="replay every dead letter")
+    which.add_argument("ids", nargs="*", default=[], type=int, help="letter ids to replay")
+    which.add_argument("--all", action="store_true", help="every letter not replayed yet")
+    replay.add_argument("--url", required=True, help="the service's base URL, e.g. http://127.0.0.1:8082")
+    replay.add_argument("--token", default=None, help="a bearer token with role ops (default: $HEARTH_TOKEN)")
     replay.set_defaults(run=replay_letters)
 
 
@@ -47,7 +62,8 @@ async def list_letters(args: argparse.Namespace) -> int:
     for record in letters:
         h = _headers(record)
         print(
-            f"{record.partition}:{record.offset}  {h.get(dl.FAILED_AT, '?')}  {h.get(dl.REASON, '?'):<15}"
+            f"{record.partition}:{record.offset}  letter {h.get(dl.LETTER_ID, '?'):<6}"
+            f"  {h.get(dl.FAILED_AT, '?')}  {h.get(dl.REASON, '?'):<21}"
             f"  from {h.get(dl.ORIGIN_TOPIC)}[{h.get(dl.ORIGIN_PARTITION)}]@{h.get(dl.ORIGIN_OFFSET)}"
             f"  {h.get(dl.ERROR, '')[:120]}"
         )
@@ -67,20 +83,30 @@ async def show_letter(args: argparse.Namespace) -> int:
 
 
 async def replay_letters(args: argparse.Namespace) -> int:
-    letters = await _letters(args.service)
-    chosen = letters if args.all else [r for r in letters if f"{r.partition}:{r.offset}" in set(args.positions)]
-    if not args.all and len(chosen) != len(set(args.positions)):
-        print("some positions were not found; nothing replayed")
+    token = args.token or os.environ.get("HEARTH_TOKEN")
+    if not token:
+        print("no token: pass --token or set HEARTH_TOKEN (role ops)")
+        return 2
+    body = {"all": True} if args.all else {"ids": args.ids}
+    status, answer = await asyncio.to_thread(_post, f"{args.url.rstrip('/')}/dead-letters/replay", body, token)
+    if status != 200:
+        print(f"{args.service} refused the replay ({status}): {answer}")
         return 1
-    config = settings()
-    publisher = KafkaPublisher(config.kafka_bootstrap, **config.kafka_client_options())
-    try:
-        for record in chosen:
-            headers = [(k, v) for k, v in record.headers if k not in dl.DLQ_HEADERS and k != dl.REPLAYED_FROM]
-            headers.append((dl.REPLAYED_FROM, f"{record.topic}:{record.partition}:{record.offset}".encode()))
-            origin = _headers(record)[dl.ORIGIN_TOPIC]
-            await publisher.send_all([Record(origin, record.key, record.value, headers)])
-            print(f"replayed {record.partition}:{record.offset} to {origin}")
-    finally:
-        await publisher.stop()
+    for letter in answer:
+        print(f"letter {letter['id']}: {letter['outcome']}")
+    print(f"{len(answer)} letter(s) replayed by {args.service}")
     return 0
+
+
+def _post(url: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
+    request = urllib.request.Request(  # noqa: S310  # the operator names the URL
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode(errors="replace")[:500]

@@ -15,12 +15,13 @@ import asyncio
 import signal
 from typing import Any, ClassVar
 
-from hearth.contracts import Event, spec_for
+from hearth.contracts import Event, dlq_topic, spec_for
 from hearth.contracts.events.screening import Screened
 
-from ..consumer import attach_inbox, make_broker
+from ..aio import sleep_or_stop
+from ..consumer import InboxConsumer
 from ..db import create_pool
-from ..dead_letters import DeadLetters
+from ..dead_letters import DeadLetterPublisher
 from ..inbox import Inbox
 from ..logging import configure_logging
 from ..publisher import KafkaPublisher
@@ -81,14 +82,30 @@ async def run_consumer(args: argparse.Namespace) -> None:
     pool = await create_pool(args.dsn)
     uow = UnitOfWork(pool, SERVICE, topic_prefix=args.prefix)
     dlq = KafkaPublisher(args.bootstrap, **kafka_client_options())
-    inbox = Inbox(uow, {spec_for(Screened).type: on_screened}, DeadLetters(dlq, SERVICE, topic_prefix=args.prefix))
-    broker = make_broker(args.bootstrap)
-    attach_inbox(broker, inbox, group_id=args.group, batch_size=args.batch)
-    await broker.start()
-    await stop.wait()
-    await broker.stop()
+    letters = DeadLetterPublisher(dlq, SERVICE, topic=args.prefix + dlq_topic(SERVICE))
+    inbox = Inbox(uow, {spec_for(Screened).type: on_screened})
+    consumer = InboxConsumer(
+        inbox, args.bootstrap, group_id=args.group, client=kafka_client_options(), batch_size=args.batch
+    )
+    await consumer.start()
+    publishing = asyncio.create_task(_publish_letters(pool, letters, stop))
+    await consumer.run(stop)
+    await consumer.stop()
+    await publishing
     await dlq.stop()
     await pool.close()
+
+
+async def _publish_letters(pool: Any, letters: DeadLetterPublisher, stop: asyncio.Event) -> None:
+    """What the relay does in a service: publish the letters the inbox recorded."""
+    while not stop.is_set():
+        try:
+            async with pool.acquire() as conn:
+                while await letters.publish_pending(conn):
+                    pass
+        except Exception as exc:
+            print(f"letters: {type(exc).__name__}: {exc}", flush=True)
+        await sleep_or_stop(stop, 0.1)
 
 
 async def run_poller(args: argparse.Namespace) -> None:

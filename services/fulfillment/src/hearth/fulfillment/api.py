@@ -17,7 +17,7 @@ from hearth.kit.tx import Tx
 
 from . import domain, handlers, store, vault
 from .commands import BoxNumber, Delivered, OrderId, Ship, actor, run
-from .model import OrderStatus, Policy
+from .model import OrderStatus, Policies
 from .views import AuditEntry, AuditTrail, OrderList, OrderView
 
 Pharmacy = Annotated[Principal, Depends(require_roles(Role.PHARMACY))]
@@ -29,7 +29,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code 
 _BOX = "/orders/{order_id}/boxes/{box_number}"
 
 
-def router(policy: Policy) -> APIRouter:
+def router(policies: Policies) -> APIRouter:
     api = APIRouter(tags=["orders"], responses=_ERRORS)
 
     @api.get("/orders", summary="Find orders (operations, pharmacy)")
@@ -75,7 +75,9 @@ def router(policy: Policy) -> APIRouter:
         order_id: OrderId, box_number: BoxNumber, cmd: Ship, request: Request, runtime: RuntimeDep, who: Pharmacy
     ) -> JSONResponse:
         async def handle(tx: Tx) -> OrderView:
-            return await handlers.ship_box(tx, order_id, box_number, cmd.carrier, cmd.tracking_number, actor(who))
+            return await handlers.ship_box(
+                tx, order_id, box_number, cmd.carrier, cmd.tracking_number, actor(who), policies.current()
+            )
 
         return await run(request, runtime, who, handle)
 
@@ -94,7 +96,14 @@ def router(policy: Policy) -> APIRouter:
     ) -> JSONResponse:
         at = cmd.delivered_at if cmd is not None else None
         return await _step(
-            request, runtime, who, order_id, domain.deliver, number=box_number, delivered_at=at, policy=policy
+            request,
+            runtime,
+            who,
+            order_id,
+            domain.deliver,
+            number=box_number,
+            delivered_at=at,
+            policy=policies.current(),
         )
 
     @api.post(
@@ -120,13 +129,13 @@ def router(policy: Policy) -> APIRouter:
     )
     async def resolve(
         order_id: OrderId,
-        flag: Literal["revoked_after_shipping", "box_returned", "box_lost"],
+        flag: Literal["revoked_after_shipping", "box_returned", "box_lost", "resupply_refused"],
         request: Request,
         runtime: RuntimeDep,
         who: Ops,
     ) -> JSONResponse:
         async def handle(tx: Tx) -> OrderView:
-            return await handlers.resolve_flag(tx, order_id, flag, actor(who), policy)
+            return await handlers.resolve_flag(tx, order_id, flag, actor(who), policies.current())
 
         return await run(request, runtime, who, handle)
 

@@ -21,7 +21,9 @@ from typing import Any
 from hearth.contracts import Approved, BoxDelivered, BoxLost, BoxReturned, BoxShipped, EventData, OrderCancelled
 
 from .model import Box, BoxState, Change, Destination, InvalidInput, Order, Policy, Refused, Result
-from .resupply import next_box
+from .resupply import expired, next_box
+
+DEFAULT_POLICY = Policy()
 
 LEFT_PHARMACY: frozenset[BoxState] = frozenset({"shipped", "delivered", "returned", "lost"})
 
@@ -45,8 +47,10 @@ def open_order(
     revoked_for: str | None,
     now: datetime,
     policy: Policy,
+    issued_at: datetime | None = None,
 ) -> Result:
-    """The order of a new approval with its first box; cancelled at once when a revocation came first."""
+    """The order of a new approval with its first box; cancelled at once when a revocation came first.
+    `issued_at`: when the prescription was issued (the approval's time; default `now`)."""
     order = Order(
         order_id=order_id,
         approval_id=approval.approval_id,
@@ -57,6 +61,7 @@ def open_order(
         prescriber_license_state=approval.prescriber_license_state,
         created_at=now,
         doses_used=doses_used,
+        issued_at=issued_at or now,
     )
     details = {"plan": order.plan, "dose_count": order.dose_count, "patient_state": order.patient_state}
     created = Change("order_created", details)
@@ -84,10 +89,18 @@ def pack(order: Order, number: int, *, now: datetime) -> Result:
 
 
 def ship(
-    order: Order, number: int, *, carrier: str, tracking_number: str, destination: Destination, now: datetime
+    order: Order,
+    number: int,
+    *,
+    carrier: str,
+    tracking_number: str,
+    destination: Destination,
+    now: datetime,
+    policy: Policy = DEFAULT_POLICY,
 ) -> Result:
     """Schedule III: only to the approved state (where the patient lives and the prescriber is licensed), only
-    with shipping details on file; the adult signature is always required."""
+    with shipping details on file, never after the prescription's fill window; the adult signature is always
+    required."""
     box = order.box(number)
     if box.state == "shipped" and (box.carrier, box.tracking_number) == (carrier, tracking_number):
         return Result(order)
@@ -101,6 +114,8 @@ def ship(
         reasons.append(f"the shipping details are in {destination.state}, the approval is for {order.patient_state}")
     if order.prescriber_license_state != order.patient_state:
         reasons.append("the prescriber is not licensed in the patient's state")
+    if (too_late := expired(order, policy, now)) is not None:
+        reasons.append(too_late)
     if reasons:
         raise Refused("illegal_transition" if not in_order else "ship_refused", box.state, reasons, number)
     details = {"carrier": carrier, "tracking_number": tracking_number, "ship_to_state": order.patient_state}
@@ -178,7 +193,8 @@ def resolve_flag(order: Order, flag: str, *, now: datetime, policy: Policy) -> R
     """Operations dealt with what the flag raised; a halted next-box rule runs again."""
     if flag not in order.flags:
         return Result(order)
-    order = replace(order, flags=tuple(f for f in order.flags if f != flag))
+    refusal = None if flag == "resupply_refused" else order.resupply_refusal  # looked at again just below
+    order = replace(order, flags=tuple(f for f in order.flags if f != flag), resupply_refusal=refusal)
     return Result(order, (Change("flag_resolved", {"flag": flag}),)).then(next_box(order, policy, now))
 
 

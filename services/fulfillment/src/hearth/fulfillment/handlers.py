@@ -17,7 +17,7 @@ from hearth.kit.tx import Tx
 
 from . import domain, store, vault
 from .crypto import MasterKey
-from .model import Order, Policy, Result
+from .model import Order, Policies, Policy, Result
 from .views import ErasureView, OrderView, ShippingDetailsReceipt
 
 
@@ -25,8 +25,8 @@ class OrderNotFound(LookupError):
     pass
 
 
-async def on_approved(event: Event[Approved], tx: Tx, *, policy: Policy) -> None:
-    approval = event.data
+async def on_approved(event: Event[Approved], tx: Tx, *, policies: Policies) -> None:
+    approval, policy = event.data, policies.current()
     await store.lock_approval(tx.conn, approval.approval_id)
     if await store.load_by_approval(tx.conn, approval.approval_id) is not None:
         return  # one order per approval, however often the approval arrives
@@ -38,6 +38,7 @@ async def on_approved(event: Event[Approved], tx: Tx, *, policy: Policy) -> None
         policy=policy,
         doses_used=await store.doses_used(tx.conn, approval.approval_id),
         revoked_for=await store.revocation_reason(tx.conn, approval.approval_id),
+        issued_at=event.time,  # the prescription's issue: Schedule III counts its fill window from it
     )
     await _commit(tx, result, _by(event), event_id=str(event.id))
 
@@ -53,8 +54,8 @@ async def on_approval_revoked(event: Event[ApprovalRevoked], tx: Tx) -> None:
         await _commit(tx, domain.revoke(order, revoked.reason.value, tx.now), _by(event), event_id=str(event.id))
 
 
-async def on_session_started(event: Event[SessionStarted], tx: Tx, *, policy: Policy) -> None:
-    session = event.data
+async def on_session_started(event: Event[SessionStarted], tx: Tx, *, policies: Policies) -> None:
+    session, policy = event.data, policies.current()
     await store.lock_approval(tx.conn, session.approval_id)
     await store.record_dose_use(tx.conn, session.session_id, session.approval_id, event.subject, session.started_at)
     order = await store.load_by_approval(tx.conn, session.approval_id)
@@ -70,7 +71,9 @@ async def move_box(tx: Tx, order_id: str, actor: str, step: Callable[..., Result
     return await _commit(tx, step(order, now=tx.now, **kwargs), actor)
 
 
-async def ship_box(tx: Tx, order_id: str, box_number: int, carrier: str, tracking_number: str, actor: str) -> OrderView:
+async def ship_box(
+    tx: Tx, order_id: str, box_number: int, carrier: str, tracking_number: str, actor: str, policy: Policy
+) -> OrderView:
     order = await _load(tx, order_id)
     result = domain.ship(
         order,
@@ -79,6 +82,7 @@ async def ship_box(tx: Tx, order_id: str, box_number: int, carrier: str, trackin
         tracking_number=tracking_number,
         destination=await vault.destination(tx.conn, order_id),
         now=tx.now,
+        policy=policy,
     )
     return await _commit(tx, result, actor)
 

@@ -6,15 +6,17 @@ from datetime import timedelta
 
 from hearth.kit.runner import run_service
 from hearth.kit.service import ServiceDefinition
+from hearth.rules import RuleSource
 
 from . import api, api_personal, subscriptions
 from .crypto import MasterKey
-from .model import Policy
+from .model import Policies
 from .settings import FulfillmentSettings
 
 
 def define(settings: FulfillmentSettings) -> ServiceDefinition:
-    policy = Policy(
+    policies = Policies(
+        RuleSource(settings.rules_file),  # refuses to start on a bad file; re-read when it changes
         box_size=settings.box_size,
         next_box_threshold=settings.next_box_threshold,
         clock_skew=timedelta(seconds=settings.carrier_clock_skew_seconds),
@@ -24,8 +26,8 @@ def define(settings: FulfillmentSettings) -> ServiceDefinition:
         package="hearth.fulfillment",
         title="Fulfillment service",
         description="Pharmacy orders from approvals, the treatment boxes and their shipping (Schedule III).",
-        events=subscriptions.events(policy),
-        routers=(api.router(policy), api_personal.router(MasterKey(settings.master_key_bytes()))),
+        events=subscriptions.events(policies),
+        routers=(api.router(policies), api_personal.router(MasterKey(settings.master_key_bytes()))),
     )
 
 

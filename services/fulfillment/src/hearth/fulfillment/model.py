@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from hearth.contracts import EventData
+from hearth.rules import RuleBook, Rules
 
 BoxState = Literal["created", "packed", "shipped", "delivered", "returned", "lost", "cancelled"]
 OrderStatus = Literal["open", "completed", "cancelled", "revoked"]
-Flag = Literal["revoked_after_shipping", "box_returned", "box_lost"]
+Flag = Literal["revoked_after_shipping", "box_returned", "box_lost", "resupply_refused"]
 DetailsStatus = Literal["missing", "provided", "erased"]
 
 
@@ -20,6 +21,36 @@ class Policy:
     box_size: int = 8
     next_box_threshold: int = 2
     clock_skew: timedelta = timedelta(minutes=5)
+    # Schedule III, from the rules file: no fill or refill more than `fill_window_months` after issue (counted in
+    # calendar days of `time_zone`), at most `max_refills` refills.
+    fill_window_months: int = 6
+    max_refills: int = 5
+    time_zone: str = "America/New_York"
+    rules_version: str = ""
+
+    @classmethod
+    def of_rules(
+        cls, book: RuleBook, *, box_size: int, next_box_threshold: int, clock_skew: timedelta = timedelta(minutes=5)
+    ) -> Policy:
+        s = book.schedule_iii
+        return cls(
+            box_size, next_box_threshold, clock_skew, s.fill_window_months, s.max_refills, book.time_zone, book.version
+        )
+
+
+class Policies:
+    """The policy in force now: the box settings with the Schedule III limits of the rules file as it is now
+    (the source re-reads the file when it changes)."""
+
+    def __init__(self, source: Rules, *, box_size: int, next_box_threshold: int, clock_skew: timedelta) -> None:
+        self.source = source
+        self.box_size, self.next_box_threshold, self.clock_skew = box_size, next_box_threshold, clock_skew
+
+    def current(self) -> Policy:
+        book = self.source.current()
+        return Policy.of_rules(
+            book, box_size=self.box_size, next_box_threshold=self.next_box_threshold, clock_skew=self.clock_skew
+        )
 
 
 @dataclass(frozen=True)
@@ -56,6 +87,12 @@ class Order:
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
     flags: tuple[str, ...] = ()
+    issued_at: datetime | None = None  # when the prescription (the approval) was issued; None: created_at
+    resupply_refusal: str | None = None  # why the last resupply was refused (Schedule III), while flagged
+
+    @property
+    def issued(self) -> datetime:
+        return self.issued_at or self.created_at
 
     @property
     def status(self) -> OrderStatus:

@@ -42,6 +42,11 @@ class FulfillmentSettings(KitSettings):
         le=24,
         description="The next box of an Extended plan is created when the doses on hand fall below this",
     )
+    rules_file: str | None = Field(
+        default=None,
+        description="Path of the clinical rules file (TOML); unset: the file shipped with the service. The Schedule"
+        " III limits (fill window, refills) come from it; re-read when it changes",
+    )
     carrier_clock_skew_seconds: float = Field(
         default=300.0,
         ge=0,

@@ -14,8 +14,12 @@ from .model import Box, Order
 _ORDER_COLUMNS = (
     "order_id", "approval_id", "patient_id", "plan", "dose_count", "patient_state", "prescriber_license_state",
     "created_at", "doses_used", "revoked_at", "revocation_reason", "cancelled_at", "cancel_reason", "flags",
+    "issued_at", "resupply_refusal",
 )  # fmt: skip
-_CHANGING = ("doses_used", "revoked_at", "revocation_reason", "cancelled_at", "cancel_reason", "flags", "status")
+_CHANGING = (
+    "doses_used", "revoked_at", "revocation_reason", "cancelled_at", "cancel_reason", "flags", "resupply_refusal",
+    "status",
+)  # fmt: skip
 _BOX_COLUMNS = (
     "number", "doses", "state", "carrier", "tracking_number", "ship_to_state", "created_at", "packed_at",
     "shipped_at", "delivered_at", "returned_at", "lost_at", "cancelled_at",

@@ -9,12 +9,12 @@ from hearth.contracts import ApprovalRevoked, Approved, SessionStarted
 from hearth.kit.inbox import EventHandler, event_routes
 
 from . import handlers
-from .model import Policy
+from .model import Policies
 
 
-def events(policy: Policy) -> dict[str, EventHandler]:
+def events(policies: Policies) -> dict[str, EventHandler]:
     return event_routes(
-        (Approved, partial(handlers.on_approved, policy=policy)),
+        (Approved, partial(handlers.on_approved, policies=policies)),
         (ApprovalRevoked, handlers.on_approval_revoked),
-        (SessionStarted, partial(handlers.on_session_started, policy=policy)),
+        (SessionStarted, partial(handlers.on_session_started, policies=policies)),
     )

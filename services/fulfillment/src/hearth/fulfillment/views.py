@@ -55,6 +55,10 @@ class OrderView(BaseModel):
     revocation_reason: str | None
     cancelled_at: datetime | None
     cancel_reason: str | None
+    issued_at: datetime = Field(description="When the prescription (the approval) was issued")
+    resupply_refused: str | None = Field(
+        description="Why the last resupply box was refused (Schedule III: fill window or refills), while flagged"
+    )
     created_at: datetime
     boxes: list[BoxView]
     shipping_details: DestinationView
@@ -72,6 +76,8 @@ class OrderView(BaseModel):
             doses_used=order.doses_used,
             doses_delivered=order.doses_delivered,
             doses_on_hand=order.doses_on_hand,
+            issued_at=order.issued,
+            resupply_refused=order.resupply_refusal,
             flagged=bool(order.flags),
             flags=list(order.flags),
             revoked_at=order.revoked_at,

@@ -89,6 +89,7 @@ async def _walk_with_planted_text(api: Api) -> None:
         "prescriber_id": clinician,
         "prescriber_license_state": "CO",
         "justification": TEXT,
+        "in_person_evaluation_on": "2026-11-20",  # the prescribing rules ask for it from 2027
     }
     approved = await api.post(
         "screening",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hearth.kit.auth import Role
@@ -86,6 +86,8 @@ class Simulator:
             "starting_dose_mg": p.starting_dose_mg,
             "prescriber_id": prescriber,
             "prescriber_license_state": p.state,
+            # On record whatever the day: from 2027 the prescribing rules ask for it (docs/clinical-rules.md).
+            "in_person_evaluation_on": (datetime.now(UTC) - timedelta(days=7)).date().isoformat(),
         }
         if record.outcome == "needs_review":
             body["justification"] = "Reviewed by video call; safety plan in place."

@@ -15,6 +15,7 @@ Outputs (all committed; `tests/deploy/test_generated.py` fails when one differs 
 - deploy/k8s/strimzi/*                         KafkaTopic per topic and dead-letter topic, KafkaUser per service
 - deploy/k8s/monitoring/prometheusrule.yaml    the alert rules for the Prometheus Operator
 - deploy/k8s/overlays/dev/postgres/init-databases.sh   copy of the compose init script
+- deploy/k8s/overlays/dev/postgres/hearth-audit-bootstrap.psql   copy of the kit's audit bootstrap it runs
 
 Usage: `uv run python deploy/generate.py` (write) or `uv run python deploy/generate.py --check` (exit 1 when stale).
 """
@@ -593,6 +594,8 @@ def outputs() -> Iterator[tuple[Path, str]]:
     yield DEPLOY / "k8s/monitoring/prometheusrule.yaml", prometheus_rule()
     init = DEPLOY / "compose/postgres/init-databases.sh"
     yield DEPLOY / "k8s/overlays/dev/postgres/init-databases.sh", init.read_text()
+    audit_bootstrap = ROOT / "libs/kit/src/hearth/kit/sql/bootstrap/audit.sql"
+    yield DEPLOY / "k8s/overlays/dev/postgres/hearth-audit-bootstrap.psql", audit_bootstrap.read_text()
 
 
 def main(argv: list[str] | None = None) -> int:

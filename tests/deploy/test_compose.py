@@ -144,6 +144,10 @@ def test_postgres_gets_one_database_and_two_roles_per_service(compose, helpers):
         "./deploy/compose/postgres/init-databases.sh:/docker-entrypoint-initdb.d/10-hearth-databases.sh:ro"
         in (postgres["volumes"])
     )
+    # the audit trail's owner and schema: the kit's bootstrap, run in each database by the init script
+    bootstrap = "/docker-entrypoint-initdb.d/hearth-audit-bootstrap.psql"
+    assert f"./libs/kit/src/hearth/kit/sql/bootstrap/audit.sql:{bootstrap}:ro" in postgres["volumes"]
+    assert f'psql_super --dbname "$service" --file "${{HEARTH_AUDIT_BOOTSTRAP:-{bootstrap}}}"' in script
     for service in SERVICES:
         for var, role in (
             (f"HEARTH_{service.upper()}_DB_PASSWORD", service),

@@ -187,6 +187,8 @@ def test_dev_overlay_uses_in_cluster_kafka_and_postgres(helpers, rendered):
     assert postgres_service["spec"]["ports"][0]["port"] == 5432
     init = helpers.config_map_named(docs, "postgres-init")["data"]["init-databases.sh"]
     assert init == (helpers.ROOT / "deploy/compose/postgres/init-databases.sh").read_text()
+    bootstrap = helpers.config_map_named(docs, "postgres-init")["data"]["hearth-audit-bootstrap.psql"]
+    assert bootstrap == (helpers.ROOT / "libs/kit/src/hearth/kit/sql/bootstrap/audit.sql").read_text()
     passwords = next(v for k, v in secrets.items() if k.startswith("postgres-"))
     for service in SERVICES:
         db = next(v for k, v in secrets.items() if k.startswith(f"hearth-{service}-db"))

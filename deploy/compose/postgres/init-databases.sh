@@ -5,6 +5,10 @@
 #                    (HEARTH_MIGRATIONS_DATABASE_URL);
 #   <service>        the runtime role of `hearth-<service> serve` (HEARTH_DATABASE_URL): reads and writes the
 #                    owner's tables, cannot create, alter or drop anything, cannot reach another service's database.
+#   <service>_audit  no login, no password: owns schema `audit` (the append-only, hash-chained audit trail), so
+#                    neither role above can alter, disable or drop it; the runtime role appends through
+#                    audit.append(). Created by the kit's bootstrap, hearth-audit-bootstrap.psql beside this script
+#                    (libs/kit/src/hearth/kit/sql/bootstrap/audit.sql).
 # Passwords come from HEARTH_<SERVICE>_DB_PASSWORD and HEARTH_<SERVICE>_DB_OWNER_PASSWORD (development defaults).
 set -eu
 
@@ -41,5 +45,6 @@ ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public
     GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO :"runtime";
 SQL
-    echo "hearth: database $service (owner ${service}_owner, runtime role $service)"
+    psql_super --dbname "$service" --file "${HEARTH_AUDIT_BOOTSTRAP:-/docker-entrypoint-initdb.d/hearth-audit-bootstrap.psql}"
+    echo "hearth: database $service (owner ${service}_owner, runtime role $service, audit trail ${service}_audit)"
 done

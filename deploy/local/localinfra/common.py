@@ -14,6 +14,8 @@ DEFAULT_STATE_DIR = STATE_ROOT / "local"
 DEFAULT_JAR_CACHE = STATE_ROOT / "kafka-lib"
 DEFAULT_PG_BIN = Path("/usr/lib/postgresql/15/bin")
 LAUNCHER = HERE / "infra.py"
+# The audit trail's owner and schema in each service database (the kit's, run by the administrator): idempotent.
+AUDIT_BOOTSTRAP_SQL = REPO / "libs/kit/src/hearth/kit/sql/bootstrap/audit.sql"
 SERVICES = ("screening", "fulfillment", "session", "followup")
 JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
 MARKER = ".hearth-infra"  # marks a state folder, so `reset` never deletes anything else

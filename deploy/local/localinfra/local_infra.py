@@ -80,6 +80,7 @@ class LocalInfra(StateFolder):
             if pg_pid:
                 self.echo(f"PostgreSQL is already up at 127.0.0.1:{self.pg_port} (pid {pg_pid})")
             if kafka_pid and pg_pid:
+                self._postgres.bootstrap_audit()
                 self._write_env()
                 return False
             self._save_ports()
@@ -90,6 +91,8 @@ class LocalInfra(StateFolder):
                     self.start_postgres()
                 if not kafka_pid:
                     self._broker.wait()
+                if pg_pid:  # already running: started ones were bootstrapped by start()
+                    self._postgres.bootstrap_audit()
             except BaseException:
                 if not kafka_pid:
                     self._quietly(self.stop_kafka)

@@ -14,7 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .common import HERE, POSTGRES_LAYOUT, SERVICES, InfraError
+from .common import AUDIT_BOOTSTRAP_SQL, HERE, POSTGRES_LAYOUT, SERVICES, InfraError
 from .files import render
 from .processes import cmdline, log_tail, pid_alive, port_free, wait_gone
 from .provisioning import provision_script
@@ -61,6 +61,7 @@ class Postgres:
             raise InfraError(f"PostgreSQL did not start:\n{output}\n{log_tail(f.pg_log)}")
         if not provisioned:
             self._provision()
+        self.bootstrap_audit()
         f.timings["postgres_start"] = time.monotonic() - started
         f.echo(f"PostgreSQL is up at 127.0.0.1:{f.pg_port} in {time.monotonic() - started:.1f} s")
 
@@ -165,3 +166,14 @@ class Postgres:
         f.credentials.save(
             postgres=admin, services=services, owners=owners, postgres_layout=POSTGRES_LAYOUT, provisioned=None
         )
+
+    def bootstrap_audit(self) -> None:
+        """The audit trail's own role and schema in each service database, as the superuser (idempotent, so it
+        runs at every `up`: a cluster made before the trail moved gets it too)."""
+        f = self.folder
+        sql = AUDIT_BOOTSTRAP_SQL.read_text()
+        for service in SERVICES:
+            result = self._run("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(f.pg_socket_dir),
+                               "-p", str(f.pg_port), "-U", "postgres", "-d", service, "-f", "-", stdin=sql)  # fmt: skip
+            if result.returncode != 0:
+                raise InfraError(f"the audit bootstrap of database {service} failed:\n{result.stderr}")

@@ -22,14 +22,14 @@ async def test_audit_chain_verifies_and_refuses_edits(pool):
                 )
         assert await audit.verify(conn) == (5, None)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute("UPDATE hearth_audit SET actor = 'someone-else' WHERE seq = 3")
+            await conn.execute("UPDATE audit.trail SET actor = 'someone-else' WHERE seq = 3")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute("DELETE FROM hearth_audit WHERE seq = 3")
-        # A superuser can disable the trigger; the chain still names the altered row.
-        await conn.execute("ALTER TABLE hearth_audit DISABLE TRIGGER hearth_audit_no_update")
-        await conn.execute("UPDATE hearth_audit SET details = '{\"dose_mg\": 600}' WHERE seq = 3")
+            await conn.execute("DELETE FROM audit.trail WHERE seq = 3")
+        # Only a superuser can disable the trigger (test_audit_roles.py); the chain still names the altered row.
+        await conn.execute("ALTER TABLE audit.trail DISABLE TRIGGER trail_no_update")
+        await conn.execute("UPDATE audit.trail SET details = '{\"dose_mg\": 600}' WHERE seq = 3")
         _, broken = await audit.verify(conn)
         assert broken is not None and broken.seq == 3 and "altered" in broken.reason
-        await conn.execute("DELETE FROM hearth_audit WHERE seq IN (3)")
+        await conn.execute("DELETE FROM audit.trail WHERE seq IN (3)")
         _, broken = await audit.verify(conn)
         assert broken is not None and broken.seq == 4 and "removed" in broken.reason

@@ -122,7 +122,7 @@ async def test_emergency_escalations_and_adverse_events_become_items(svc: Svc) -
     assert unknown.status_code == 404
     still_open = await s.client.get("/follow-up-items", params={"patient_id": patient}, headers=s.auth(Role.CLINICIAN))
     assert [i["kind"] for i in still_open.json()["items"]] == ["adverse_event"]
-    audit = await probe.fetch("SELECT actor, action FROM hearth_audit WHERE entity = $1", f"follow-up-item:{urgent}")
+    audit = await probe.fetch("SELECT actor, action FROM audit.trail WHERE entity = $1", f"follow-up-item:{urgent}")
     assert [(r["actor"], r["action"]) for r in audit] == [("cl-1", "follow_up_item.resolved")]
 
 

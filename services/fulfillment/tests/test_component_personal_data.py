@@ -34,8 +34,11 @@ async def _database_text(dsn: str) -> str:
     """Every row of every table, as text: what a database dump or backup would hold."""
     conn = await asyncpg.connect(dsn)
     try:
-        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        rows = [await conn.fetch(f'SELECT t::text AS row FROM "{t["tablename"]}" t') for t in tables]
+        tables = await conn.fetch(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        )
+        assert {t["schemaname"] for t in tables} == {"public", "audit"}
+        rows = [await conn.fetch(f'SELECT t::text AS row FROM "{t[0]}"."{t[1]}" t') for t in tables]
     finally:
         await conn.close()
     return "\n".join(r["row"] for table in rows for r in table)

@@ -3,6 +3,9 @@
 The hash covers the previous row's hash and this row's content in a canonical JSON form, so changing any field
 of any row, deleting a row or reordering rows is found by `verify`.  Appends take a transaction-scoped advisory
 lock so two transactions cannot both chain onto the same previous row.
+
+The trail lives in `audit.trail`, owned by a role nobody logs in as (`sql/bootstrap/audit.sql`); the runtime
+role reads it and appends only through `audit.append()`, which refuses a row that does not chain onto the head.
 """
 
 from __future__ import annotations
@@ -37,11 +40,10 @@ async def append(
     """Record `actor` did `action` to `entity`; call inside the transaction that makes the change."""
     details = details or {}
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
-    prev = await conn.fetchval("SELECT hash FROM hearth_audit ORDER BY seq DESC LIMIT 1") or GENESIS
+    prev = await conn.fetchval("SELECT hash FROM audit.trail ORDER BY seq DESC LIMIT 1") or GENESIS
     digest = row_hash(prev, at, actor, action, entity, details)
     await conn.execute(
-        "INSERT INTO hearth_audit (at, actor, action, entity, details, prev_hash, hash)"
-        " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7)",
+        "SELECT audit.append($1, $2, $3, $4, $5::jsonb, $6, $7)",
         at,
         actor,
         action,
@@ -64,7 +66,7 @@ async def verify(conn: Connection) -> tuple[int, BrokenLink | None]:
     prev = GENESIS
     checked = 0
     async with conn.transaction():
-        async for r in conn.cursor("SELECT * FROM hearth_audit ORDER BY seq"):
+        async for r in conn.cursor("SELECT * FROM audit.trail ORDER BY seq"):
             checked += 1
             if r["prev_hash"] != prev:
                 return checked, BrokenLink(
@@ -79,7 +81,7 @@ async def verify(conn: Connection) -> tuple[int, BrokenLink | None]:
 
 async def entries(conn: Connection, entity: str) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT seq, at, actor, action, entity, details FROM hearth_audit WHERE entity = $1 ORDER BY seq",
+        "SELECT seq, at, actor, action, entity, details FROM audit.trail WHERE entity = $1 ORDER BY seq",
         entity,
     )
     return [dict(r) | {"details": orjson.loads(r["details"])} for r in rows]

@@ -1,4 +1,5 @@
-"""`hearth audit verify SERVICE`: walk a service's hash-chained audit log and name the first broken link."""
+"""`hearth audit verify SERVICE`: walk a service's hash-chained audit log and name the first broken link.
+`hearth audit bootstrap SERVICE`: create the trail's owner role and schema (database administrator, idempotent)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from .. import audit
+from ..bootstrap import bootstrap_audit
 
 
 def register(commands: Any) -> None:
@@ -19,6 +21,30 @@ def register(commands: Any) -> None:
     verify.add_argument("service")
     verify.add_argument("--dsn", help="database URL (default: HEARTH_<SERVICE>_DATABASE_URL, then HEARTH_DATABASE_URL)")
     verify.set_defaults(run=verify_chain)
+    bootstrap = group.add_parser(
+        "bootstrap", help="as the database administrator: the trail's owner role, schema and append function"
+    )
+    bootstrap.add_argument("service")
+    bootstrap.add_argument("--dsn", help="a superuser's URL of the service's database (default: HEARTH_PG_ADMIN_DSN)")
+    bootstrap.set_defaults(run=bootstrap_trail)
+
+
+async def bootstrap_trail(args: argparse.Namespace) -> int:
+    dsn = args.dsn or os.environ.get("HEARTH_PG_ADMIN_DSN")
+    if not dsn:
+        print("no database URL: pass --dsn or set HEARTH_PG_ADMIN_DSN")
+        return 2
+    if not args.dsn:  # the admin DSN names the maintenance database: the service's has the service's name
+        from urllib.parse import urlsplit, urlunsplit
+
+        dsn = urlunsplit(urlsplit(dsn)._replace(path=f"/{args.service}"))
+    conn = await asyncpg.connect(dsn)
+    try:
+        await bootstrap_audit(conn)
+    finally:
+        await conn.close()
+    print(f"{args.service}: audit trail bootstrapped (schema audit, owned by a role nobody logs in as)")
+    return 0
 
 
 async def verify_chain(args: argparse.Namespace) -> int:

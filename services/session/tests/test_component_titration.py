@@ -4,6 +4,7 @@ dose history lists starting doses, changes and the doses sessions were held at."
 
 from __future__ import annotations
 
+from hearth.kit import audit
 from hearth.kit.auth import Role
 from hearth.rules import DEFAULT_FILE, load
 
@@ -52,12 +53,9 @@ async def test_a_step_above_the_maximum_needs_a_justification_and_the_history_sh
 
     conn = await svc.db()
     try:
-        audited = await conn.fetch(
-            "SELECT actor, details->>'dose_mg' AS dose, details->>'above_step' AS above FROM hearth_audit"
-            " WHERE action = 'dose.set' AND entity = $1 ORDER BY seq",
-            patient,
-        )
-        assert [(r["dose"], r["above"]) for r in audited] == [("300", "false"), ("500", "true")]
+        audited = [e for e in await audit.entries(conn, patient) if e["action"] == "dose.set"]
+        assert [(e["details"]["dose_mg"], e["details"]["above_step"]) for e in audited] == [(300, False), (500, True)]
+        assert {e["actor"] for e in audited} == {"clin-0042"}
         assert await conn.fetchval("SELECT count(*) FROM session_dose_changes WHERE patient_id = $1", patient) == 2
     finally:
         await conn.close()

@@ -4,6 +4,7 @@ version and the regime are in the decision, its audit entry and the approved eve
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -80,3 +81,33 @@ async def test_approvals_on_both_sides_of_the_end_of_the_flexibilities(clocked, 
         assert await conn.fetchval("SELECT count(*) FROM decisions") == 2  # the refusal stored nothing
     finally:
         await conn.close()
+
+
+async def test_an_edited_rules_file_applies_to_the_next_intake_and_a_bad_edit_is_refused(infra, unique_name, tmp_path):
+    path = tmp_path / "rules.toml"
+    text = DEFAULT_FILE.read_text()
+    path.write_text(text)
+    prefix = unique_name("screening-reload") + "."
+    overrides = {"served_states": ("CO",), "rules_file": str(path)}
+    async with running_service(define, ScreeningSettings, infra, prefix, overrides=overrides) as svc:
+        system = svc.auth(Role.SYSTEM, "patient-app")
+
+        async def outcome(patient: str) -> str:
+            body = intake_body(patient_id=patient, blood_pressure={"systolic": 138, "diastolic": 80})
+            r = await svc.client.post("/intakes", json=body, headers=system)
+            assert r.status_code == 201, r.text
+            return str(r.json()["outcome"])
+
+        assert await outcome("pt-reload-1") == "eligible"  # no borderline band by default
+        path.write_text(
+            text.replace('version = "2026.12.03-1"', 'version = "2026.12.03-2"').replace(
+                "borderline_margin_mmhg = 0", "borderline_margin_mmhg = 5"
+            )
+        )
+        os.utime(path, ns=(10**18, 10**18))
+        assert await outcome("pt-reload-2") == "needs_review"  # the band opted in, without a restart
+        path.write_text(text.replace("max_refills = 5", "max_refills = 50"))  # refused: beyond the regulation
+        os.utime(path, ns=(2 * 10**18, 2 * 10**18))
+        assert await outcome("pt-reload-3") == "needs_review"  # the last good version stays in force
+        trail = await svc.client.get("/review-queue", headers=svc.auth(Role.CLINICIAN, CLINICIAN))
+        assert [i["patient_id"] for i in trail.json()["items"]] == ["pt-reload-2", "pt-reload-3", "pt-reload-1"]

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from hearth.contracts import SERVICES, dlq_topic
+from hearth.journey.client import Gates
 from hearth.journey.personas import cast
 from hearth.journey.reconcile import reconcile
 from hearth.journey.run import drive, running_journey, settle
@@ -74,9 +75,7 @@ async def _run(*argv: str) -> None:
 async def test_a_restored_database_rewinds_its_service_and_the_books_balance(infra, unique_name, tmp_path: Path):
     prefix = unique_name("restore") + "."
     people = cast(60, seed=41, check_ins=len(TIMINGS.check_in_offsets))
-    gates = {name: asyncio.Event() for name in RESTORED}
-    for gate in gates.values():
-        gate.set()
+    gates = Gates()
     seen: dict[str, tuple[int, int, int]] = {}  # positions at the backup, before the stop, after the restore
     async with running_journey(infra, prefix, tmp_path / "logs", TIMINGS) as run:
         admin = {name: with_database(infra.pg_admin_dsn, _database_of(run.stack.dsns[name])) for name in RESTORED}
@@ -86,7 +85,8 @@ async def test_a_restored_database_rewinds_its_service_and_the_books_balance(inf
             dumps = {name: tmp_path / f"{name}.dump" for name in RESTORED}
             at_backup = {name: await _positions(admin[name]) for name in RESTORED}
             for name in RESTORED:
-                gates[name].clear()  # from the backup on, people's requests to these two wait (see above)
+                gates.hold(name)  # from the backup on, people's requests to these two wait (see above)
+                await gates.drained(name)  # and every answer already given is in the backup
                 await _run(_pg_tool("pg_dump"), "--format=custom", f"--file={dumps[name]}", admin[name])
             await asyncio.sleep(10)  # the run goes on: approvals reach both services, check-in timers fire
             for name in RESTORED:
@@ -109,7 +109,7 @@ async def test_a_restored_database_rewinds_its_service_and_the_books_balance(inf
                     timeout=60,
                     what=f"{name} to catch up after its restore",
                 )
-                gates[name].set()
+                gates.release(name)
 
         await drive(run, people, TIMINGS, arrival_seconds=40, during=backup_and_restore, gates=gates)
         await settle(run, TIMINGS)

@@ -21,19 +21,40 @@ class Refused(Exception):
         self.body = body
 
 
+class Gates:
+    """Holds the simulator's requests to some services (a restore in progress: people come back later), and
+    tells when none is in flight any more, so that a backup taken then holds every answer given."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, asyncio.Event] = {}
+        self._in_flight: dict[str, int] = {}
+
+    def hold(self, service: str) -> None:
+        self._open.setdefault(service, asyncio.Event()).clear()
+
+    def release(self, service: str) -> None:
+        self._open.setdefault(service, asyncio.Event()).set()
+
+    async def drained(self, service: str) -> None:
+        while self._in_flight.get(service, 0):  # noqa: ASYNC110  # a short poll of a counter
+            await asyncio.sleep(0.05)
+
+    async def enter(self, service: str) -> None:
+        gate = self._open.get(service)
+        if gate is not None:
+            await gate.wait()
+        self._in_flight[service] = self._in_flight.get(service, 0) + 1
+
+    def leave(self, service: str) -> None:
+        self._in_flight[service] -= 1
+
+
 class Api:
     def __init__(
-        self,
-        urls: dict[str, str],
-        jwt_secret: str,
-        *,
-        timeout: float = 10.0,
-        gates: dict[str, asyncio.Event] | None = None,
+        self, urls: dict[str, str], jwt_secret: str, *, timeout: float = 10.0, gates: Gates | None = None
     ) -> None:
         self._urls = urls
-        # A cleared gate holds every request to its service until it is set again (a restore in progress: the
-        # requests of people who would come back later).
-        self._gates = gates or {}
+        self._gates = gates or Gates()
         self._auth = AuthSettings(jwt_secret=jwt_secret)
         self._tokens: dict[tuple[Role, str], str] = {}
         self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=100))
@@ -85,9 +106,7 @@ class Api:
         attempts: int = 60,
     ) -> httpx.Response:
         for attempt in range(attempts):
-            gate = self._gates.get(service)
-            if gate is not None:
-                await gate.wait()
+            await self._gates.enter(service)
             try:
                 response = await self._client.request(
                     method, self._urls[service] + path, json=body, headers=headers, params=params
@@ -95,6 +114,8 @@ class Api:
             except httpx.TransportError:
                 await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
                 continue
+            finally:
+                self._gates.leave(service)
             if response.status_code >= 500:
                 await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
                 continue

@@ -15,7 +15,7 @@ from typing import Any
 from hearth.kit.testing import postgres
 from hearth.kit.testing.service_harness import free_port
 
-from .client import Api
+from .client import Api, Gates
 from .event_counter import EventCounter
 from .funnel import Tally
 from .personas import Persona, cast
@@ -74,10 +74,10 @@ async def drive(
     arrival_seconds: float = 20.0,
     seed: int = 7,
     during: Callable[[], Coroutine[Any, Any, None]] | None = None,
-    gates: dict[str, asyncio.Event] | None = None,
+    gates: Gates | None = None,
 ) -> None:
     """Start the patients spread over `arrival_seconds`, run `during` alongside (fault injection), wait for all.
-    A cleared event in `gates` holds the simulator's requests to that service until it is set."""
+    `gates` can hold the simulator's requests to a service for a while."""
     api = Api({name: run.stack.url(name) for name in run.stack.services}, run.stack.jwt_secret, gates=gates)
     simulator = Simulator(api, timings, run.tally)
     rng = random.Random(seed)

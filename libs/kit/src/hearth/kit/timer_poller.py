@@ -102,7 +102,9 @@ class TimerPoller:
                 async with conn.transaction():  # a savepoint: this timer's effects or none of them
                     await timers.delete(conn, timer.key)
                     tx = self._uow.tx(conn, context)
-                    tx.now = now
+                    # The fact happens when it was due, however late the poller runs (a restart, a restore):
+                    # the same timer fired again gives the same event, with the same id and the same payload.
+                    tx.now = min(timer.due_at, now)
                     await route.handler(route.payload.model_validate(timer.payload), tx)
                     await tx.flush()
             except TRANSIENT_DB_ERRORS:

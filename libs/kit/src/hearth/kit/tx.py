@@ -41,12 +41,17 @@ class Tx:
     topic_of: Callable[[str], str] = topic_for
     _pending: list[tuple[str, Any]] = field(default_factory=list)
 
-    def emit(self, data: D, *, subject: str) -> Event[D]:
+    def emit(self, data: D, *, subject: str, once: str | None = None) -> Event[D]:
+        """Stage an event.  `once` names a fact that can happen only once (a check-in missed: its session and
+        index): the event's id is derived from it, so whichever trigger emits it — a timer now, a close later,
+        the same timer again after a restore — consumers see one event."""
         spec = spec_for(data)
         if spec.owner != self.service:
             raise WrongOwnerError(f"{self.service} cannot emit {spec.type}: it belongs to {spec.owner}")
         event_id = None
-        if self.context.id_seed is not None:
+        if once is not None:
+            event_id = str(uuid.uuid5(_EVENT_IDS, f"{self.service}|{spec.type}|once|{once}"))
+        elif self.context.id_seed is not None:
             nth = sum(1 for op, item in self._pending if op == "emit" and item.type == spec.type)
             event_id = str(uuid.uuid5(_EVENT_IDS, f"{self.context.id_seed}|{spec.type}|{nth}"))
         event = build_event(

@@ -74,7 +74,7 @@ async def on_integration_window_opens(timer: IntegrationWindowOpens, tx: Tx) -> 
     session, due = integration.window_opened(session, tx.now)
     if due is not None:
         await store.save_session(tx.conn, session)
-        tx.emit(due, subject=session.patient_id)
+        tx.emit(due, subject=session.patient_id, once=due.session_id)
 
 
 async def on_integration_window_closes(timer: IntegrationWindowCloses, tx: Tx) -> None:
@@ -84,7 +84,7 @@ async def on_integration_window_closes(timer: IntegrationWindowCloses, tx: Tx) -
     session, overdue = integration.window_closed(session, tx.now)
     if overdue is not None:
         await store.save_session(tx.conn, session)
-        tx.emit(overdue, subject=session.patient_id)
+        tx.emit(overdue, subject=session.patient_id, once=overdue.session_id)
 
 
 async def on_dose_review_due(timer: DoseReviewDeadline, tx: Tx) -> None:

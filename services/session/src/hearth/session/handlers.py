@@ -100,7 +100,7 @@ async def on_check_in_due(timer: CheckInDue, tx: Tx, *, rules: Rules) -> None:
     session, missed = schedule.miss(session, timer.check_in_index, now=tx.now, escalation=rules.escalation)
     if missed is not None:
         await store.save_session(tx.conn, session)
-        tx.emit(missed, subject=session.patient_id)
+        tx.emit(missed, subject=session.patient_id, once=f"{missed.session_id}:{missed.check_in_index}")
 
 
 async def on_session_close_due(timer: SessionCloseDue, tx: Tx, *, rules: Rules) -> None:
@@ -236,8 +236,8 @@ async def _close(tx: Tx, session: Session, closed_by: schedule.ClosedBy, rules: 
     )
     await store.save_session(tx.conn, session)
     for missed in misses:
-        tx.emit(missed, subject=session.patient_id)
-    tx.emit(completed, subject=session.patient_id)
+        tx.emit(missed, subject=session.patient_id, once=f"{missed.session_id}:{missed.check_in_index}")
+    tx.emit(completed, subject=session.patient_id, once=completed.session_id)
     tx.cancel_prefix(timers_of(session.session_id))
     return session
 

@@ -26,6 +26,7 @@ from .dead_letters import ConsumedRecord
 from .inbox import Inbox, Outcome
 from .logging import get_logger
 from .positions import PositionGap, PositionGapError
+from .topics import partitions_of
 
 log = get_logger(__name__)
 
@@ -182,8 +183,8 @@ class InboxConsumer:
             stored = await positions.load(conn, self._inbox.consumer, topics)
         if not stored:
             return []
-        await consumer.topics()  # fills the metadata the partition lists come from
-        tps = [TopicPartition(t, p) for t, p in stored if p in (consumer.partitions_for_topic(t) or set())]
+        existing = set(await partitions_of(self._bootstrap, topics, self._client))
+        tps = [TopicPartition(t, p) for t, p in stored if TopicPartition(t, p) in existing]
         earliest = {(tp.topic, tp.partition): o for tp, o in (await consumer.beginning_offsets(tps)).items()}
         latest = {(tp.topic, tp.partition): o for tp, o in (await consumer.end_offsets(tps)).items()}
         return positions.find_gaps(stored, earliest, latest)

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from hearth.contracts import CATALOG
 
 from .. import positions
+from ..topics import partitions_of
 from .kafka import settings
 
 
@@ -67,8 +68,7 @@ async def show_positions(args: argparse.Namespace) -> int:
     )
     await consumer.start()
     try:
-        await consumer.topics()
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        tps = sorted(await partitions_of(config.kafka_bootstrap, topics, config.kafka_client_options()))
         earliest = await consumer.beginning_offsets(tps)
         latest = await consumer.end_offsets(tps)
         for spec in args.set_earliest:

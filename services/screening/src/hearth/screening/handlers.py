@@ -152,7 +152,7 @@ async def on_safety_acknowledgement_due(
     if overdue is None:
         return
     await store_safety.save(tx.conn, item)
-    tx.emit(overdue, subject=item.patient_id)
+    tx.emit(overdue, subject=item.patient_id, once=f"{item.id}:{item.escalation_level}")  # one fact per level
     if next_due is not None:
         tx.schedule(SafetyAcknowledgementDue(safety_item_id=item.id), at=next_due, key=safety_timer(item.id))
     details = {

@@ -24,11 +24,13 @@ from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.producer import message_accumulator
+from aiokafka.producer import producer as producer_module
+from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
 
 from hearth.journey.timings import Timings
 from hearth.kit.settings import kafka_client_options
-
-from .records import Planned, plan
+from hearth.kit.testing.hostile import Planned, plan
 
 HOSTILE = int(os.environ.get("HEARTH_HOSTILE_RECORDS", "2000"))
 MAX_HUGE = int(os.environ.get("HEARTH_HOSTILE_MAX_HUGE", "8"))
@@ -36,24 +38,43 @@ SETTLE_SECONDS = float(os.environ.get("HEARTH_HOSTILE_SETTLE_SECONDS", "300"))
 
 
 async def _produce(bootstrap: str, prefix: str, records: list[Planned]) -> list[tuple[Planned, int, int]]:
-    """Send every record in order (as the admin: an attacker who can write anywhere); returns where each went."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        max_request_size=1_100_000,
-        linger_ms=5,
-        **kafka_client_options(),
-    )
+    """Send every record (as the admin: an attacker who can write anywhere); returns where each went.  Records
+    with a raw header key go through a second producer, one batch each: a batch comes from one producer, and the
+    consumer letters a batch it cannot unpack as a whole."""
+    options: dict = {"acks": "all", "enable_idempotence": True, "max_request_size": 1_100_000, "linger_ms": 5}
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **options, **kafka_client_options())
     await producer.start()
+    placed: dict[int, tuple[int, int]] = {}
     try:
         futures = []
-        for r in records:
-            futures.append(await producer.send(prefix + r.topic, value=r.value, key=r.key, headers=r.headers))
-        metadata = await asyncio.gather(*futures)
+        for i, r in enumerate(records):
+            if r.kind != "bad_header_key":
+                sent = await producer.send(prefix + r.topic, value=r.value, key=r.key, headers=r.headers)
+                futures.append((i, sent))
+        for i, sent in futures:
+            metadata = await sent
+            placed[i] = (metadata.partition, metadata.offset)
     finally:
         await producer.stop()
-    return [(r, m.partition, m.offset) for r, m in zip(records, metadata, strict=True)]
+    raw = [i for i, r in enumerate(records) if r.kind == "bad_header_key"]
+    if raw:
+        # The pure-Python batch writer encodes header keys by calling `encode`, so a RawKey reaches the wire.
+        patched = (message_accumulator, producer_module)
+        saved = [m.DefaultRecordBatchBuilder for m in patched]
+        for m in patched:
+            m.DefaultRecordBatchBuilder = _DefaultRecordBatchBuilderPy
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **options, **kafka_client_options())
+        try:
+            await producer.start()
+            for i in raw:
+                r = records[i]
+                metadata = await producer.send_and_wait(prefix + r.topic, value=r.value, key=r.key, headers=r.headers)
+                placed[i] = (metadata.partition, metadata.offset)
+        finally:
+            await producer.stop()
+            for m, builder in zip(patched, saved, strict=True):
+                m.DefaultRecordBatchBuilder = builder
+    return [(r, *placed[i]) for i, r in enumerate(records)]
 
 
 def _expectations(

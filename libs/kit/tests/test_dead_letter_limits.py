@@ -58,6 +58,11 @@ def test_a_small_letter_is_the_record_unchanged():
     assert dl.TRUNCATED not in dict(letter.headers)
 
 
+def test_a_record_with_neither_key_nor_value_is_lettered_as_an_empty_value():
+    letter = dlq_letter(_letter(None, key=None), "followup.dlq", max_bytes=LIMIT)
+    assert letter.key is None and letter.value == b""
+
+
 async def test_a_letter_the_broker_refuses_is_recorded_and_not_retried(infra, pool, unique_name):
     prefix = unique_name("dlr") + "."
     topic = prefix + dlq_topic("followup")

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from hearth.kit.testing import postgres
+from hearth.kit.testing.kafka import delete_topics
 from hearth.kit.testing.service_harness import free_port
+from hearth.kit.topics import catalog_topics
 
 from .client import Api, Gates
 from .event_counter import EventCounter
@@ -134,6 +136,8 @@ async def running_journey(infra: Any, prefix: str, log_dir: Path, timings: Timin
         await stack.stop()
         for dsn in dsns.values():
             await postgres.drop_database(infra.pg_admin_dsn, dsn)
+        # A broker shared by many runs keeps every partition it was given (and its memory grows with them).
+        await delete_topics(infra.kafka_bootstrap, catalog_topics(prefix))
 
 
 def service_kafka_env(infra: Any) -> dict[str, dict[str, str]]:

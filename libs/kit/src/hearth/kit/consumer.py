@@ -19,7 +19,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-from . import metrics, positions
+from . import metrics, positions, record_batches
 from .aio import sleep_or_stop
 from .db import TRANSIENT_DB_ERRORS, backoff_delays
 from .dead_letters import ConsumedRecord
@@ -29,6 +29,7 @@ from .positions import PositionGap, PositionGapError
 from .topics import partitions_of
 
 log = get_logger(__name__)
+record_batches.install()  # a batch aiokafka cannot unpack becomes letters, not a stuck partition
 
 _TP = tuple[str, int]
 

@@ -157,6 +157,8 @@ def dlq_letter(letter: Letter, topic: str, *, max_bytes: int) -> Record:
         truncated = True
     if truncated:
         headers.append((TRUNCATED, b"true"))
+    if key is None and value is None:
+        value = b""  # a record needs a key or a value; a null record is kept as an empty one
     return Record(topic, key, value, headers)
 
 

@@ -32,6 +32,7 @@ from .context import EventContext, trace_id_of
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
 from .dead_letters import ConsumedRecord, DeadLetterReason, load_letters, printable, record_letters
 from .logging import bind_context, get_logger
+from .record_batches import UNREADABLE
 from .tx import Tx
 from .uow import UnitOfWork
 
@@ -78,6 +79,9 @@ def classify(
 ) -> Accepted | Rejected:
     """What one record is, from its raw bytes alone.  Never raises: whatever is wrong with the record is a
     reason to dead-letter it (a JSON nesting that overflows the parser included)."""
+    headers = record.headers
+    if headers and headers[0][0] == UNREADABLE:  # a placeholder for a record Kafka's client could not unpack
+        return Rejected("unreadable", DeadLetterReason("contract", (headers[0][1] or b"").decode(errors="replace")))
     try:
         event = parse_event(record.value or b"")
     except ContractError as exc:

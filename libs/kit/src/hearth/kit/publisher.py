@@ -44,7 +44,11 @@ class PermanentPublishError(PublishError):
 
 
 # The broker or the client refuses the record itself: the cause is in the message, and retrying cannot help.
+# (aiokafka checks a record's shape with assertions and type errors before it is sent.)
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    AssertionError,
+    TypeError,
+    ValueError,
     MessageSizeTooLargeError,
     RecordListTooLargeError,
     TopicAuthorizationFailedError,

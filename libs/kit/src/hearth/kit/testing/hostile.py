@@ -1,4 +1,5 @@
-"""Hostile Kafka records, drawn by hypothesis, each with what every consuming service must make of it.
+"""Hostile Kafka records for the hostile-input suite (`tests/hostile/`), drawn by hypothesis, each with what
+every consuming service must make of it.
 
 A record is what an attacker with write access to the broker can put on a topic: any bytes, any headers, any
 size up to the broker's limit, a valid event of another type or from another source, an event id again with
@@ -33,6 +34,7 @@ KINDS = (
     "deep_in_data",
     "huge",
     "hostile_headers",
+    "bad_header_key",
     "content_type_lie",
     "wrong_topic",
     "wrong_source",
@@ -40,6 +42,14 @@ KINDS = (
     "redelivery",
     "redelivery_with_new_time",
 )
+
+
+class RawKey(str):
+    """A header key that encodes to bytes that are not UTF-8 (with the pure-Python batch writer, which calls
+    `encode`): what a client writing raw bytes can put on the wire."""
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return b"\xff\xfe" + str(self).encode(encoding, errors)
 
 
 @dataclass
@@ -121,20 +131,20 @@ def realise(d: Draft, valid: list[Planned]) -> Planned:
     if kind == "random_bytes":
         return Planned(kind, topic, key, d.blob, expect="contract")
     if kind == "bad_utf8":
-        raw = bytearray(base.to_json())
-        raw[rng.randrange(len(raw))] = rng.choice([0xFF, 0xFE, 0xC0, 0x80])
-        return Planned(kind, topic, key, bytes(raw), expect="contract")
+        spoiled = bytearray(base.to_json())
+        spoiled[rng.randrange(len(spoiled))] = rng.choice([0xFF, 0xFE, 0xC0, 0x80])
+        return Planned(kind, topic, key, bytes(spoiled), expect="contract")
     if kind == "truncated":
-        raw = base.to_json()
-        return Planned(kind, topic, key, raw[: rng.randrange(1, len(raw) - 1)], expect="contract")
+        whole = base.to_json()
+        return Planned(kind, topic, key, whole[: rng.randrange(1, len(whole) - 1)], expect="contract")
     if kind == "deep_nesting":
         opener, closer = rng.choice([(b"[", b"]"), (b'{"a":', b"}")])
         return Planned(kind, topic, key, opener * d.depth + b"1" + closer * d.depth, expect="contract")
     if kind == "deep_in_data":
         depth = min(d.depth, 20_000)
         doc = base.to_json().decode()
-        raw = doc[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
-        return Planned(kind, topic, base.partitionkey.encode(), raw.encode(), expect="contract")
+        nested = doc[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
+        return Planned(kind, topic, base.partitionkey.encode(), nested.encode(), expect="contract")
     if kind == "huge":
         value = b'{"specversion": "1.0", "type": "' + b"x" * d.size + b'"}'
         return Planned(kind, topic, key, value[:BROKER_LIMIT], expect="contract")
@@ -143,6 +153,9 @@ def realise(d: Draft, valid: list[Planned]) -> Planned:
         planned.kind, planned.headers = kind, list(d.headers)
         valid.append(planned)
         return planned
+    if kind == "bad_header_key":
+        # A header key that is not UTF-8: Kafka's Python client cannot unpack its batch at all.
+        return Planned(kind, topic, key, base.to_json(), [(RawKey(f"x-{d.seed % 100}"), b"1")], expect="contract")
     if kind == "content_type_lie":
         return Planned(kind, topic, key, d.body, [("content-type", d.content_type)], expect="contract")
     if kind == "wrong_topic":

@@ -38,7 +38,7 @@ def test_overlay_validates_against_the_kubernetes_api_schemas(helpers, rendered,
     assert result.stdout.count(" passed for resource ") == len(rendered[overlay])
 
 
-@pytest.mark.parametrize("example", ["secrets.example.yaml", "ops-pod.yaml"])
+@pytest.mark.parametrize("example", ["secrets.example.yaml", "ops-pod.yaml", "backup-cronjob.yaml"])
 def test_examples_validate_against_the_kubernetes_api_schemas(helpers, example):
     path = helpers.DEPLOY / "k8s/examples" / example
     validate = helpers.tool("kubernetes-validate")

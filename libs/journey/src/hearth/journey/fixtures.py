@@ -1,5 +1,5 @@
-"""Cross-service fixtures: the four services as real processes on fresh databases and a topic prefix of their
-own (the journey, hostile-input and restore tests)."""
+"""The pytest fixture of cross-service tests: the four services as real processes on fresh databases and a topic
+prefix of their own.  Test folders take it with `from hearth.journey.fixtures import journey` in their conftest."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from hearth.journey.run import Run, running_journey
-from hearth.journey.timings import Timings
+from .run import Run, running_journey
+from .timings import Timings
 
 StartJourney = Callable[..., AbstractAsyncContextManager[Run]]
 

@@ -1,0 +1,3 @@
+from hearth.journey.fixtures import journey
+
+__all__ = ["journey"]

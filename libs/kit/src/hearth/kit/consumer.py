@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 
 from . import metrics, positions, record_batches
 from .aio import sleep_or_stop
@@ -63,9 +64,25 @@ class InboxConsumer:
         """False while a partition is held back by a position gap."""
         return not self.gaps
 
-    async def start(self) -> None:
+    async def start(self, *, give_up_after: float = 60.0) -> None:
         """Join the group; raises PositionGapError (and joins nothing) when the database position of any
-        partition is outside what Kafka holds."""
+        partition is outside what Kafka holds.  Kafka or the database not reachable yet (a stack starting
+        together) is waited for, up to `give_up_after` seconds."""
+        deadline = asyncio.get_running_loop().time() + give_up_after
+        while True:
+            try:
+                return await self._start()
+            except PositionGapError:
+                raise
+            except (KafkaError, *TRANSIENT_DB_ERRORS) as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                delay = self._next_delay()
+                error = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("consumer_start_retry", error=error, retry_in=round(delay, 2))
+                await asyncio.sleep(delay)
+
+    async def _start(self) -> None:
         topics = self._inbox.topics
         if not topics:
             return

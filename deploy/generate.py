@@ -515,8 +515,9 @@ def service_acls(service: str) -> list[dict[str, Any]]:
 
 
 def ops_acls() -> list[dict[str, Any]]:
-    """Operators' CLI (`hearth topics create`, `dlq list|show|replay`, `events tail`): every hearth topic, no group."""
-    return [_acl("topic", t, "literal", ["Create", "Describe", "Read", "Write"]) for t in catalog_topics()]
+    """Operators' CLI (`hearth topics create`, `dlq list|show`, `events tail`): every hearth topic, no group, and no
+    Write: a dead-letter replay happens inside the service (its HTTP API), so operators never publish events."""
+    return [_acl("topic", t, "literal", ["Create", "Describe", "Read"]) for t in catalog_topics()]
 
 
 def kafka_user(name: str, acls: list[dict[str, Any]], description: str) -> dict[str, Any]:
@@ -540,7 +541,7 @@ def kafka_users() -> list[dict[str, Any]]:
         kafka_user(kafka_principal(s), service_acls(s), f"the {s} service: its own topics, what it consumes")
         for s in SERVICES
     ]
-    users.append(kafka_user(OPS_PRINCIPAL, ops_acls(), "operators: topic creation, dead-letter replay, event tail"))
+    users.append(kafka_user(OPS_PRINCIPAL, ops_acls(), "operators: topic creation, dead letters and event tail (read only)"))
     return users
 
 

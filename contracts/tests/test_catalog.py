@@ -21,10 +21,22 @@ from hearth.contracts import (
 )
 
 EXPECTED_TOPICS = {
-    "screening": ["screened", "approved", "declined", "approval-revoked", "safety-review-overdue"],
-    "fulfillment": ["box-shipped", "box-delivered", "order-cancelled", "box-returned", "box-lost"],
-    "session": ["session-started", "check-in-missed", "session-completed", "adverse-event-reported"],
-    "followup": ["integration-due", "integration-overdue", "integration-completed", "dose-review-due"],
+    "screening": ["screened", "approved", "declined", "approval-revoked", "safety-review-overdue", "audit-checkpoints"],
+    "fulfillment": ["box-shipped", "box-delivered", "order-cancelled", "box-returned", "box-lost", "audit-checkpoints"],
+    "session": [
+        "session-started",
+        "check-in-missed",
+        "session-completed",
+        "adverse-event-reported",
+        "audit-checkpoints",
+    ],
+    "followup": [
+        "integration-due",
+        "integration-overdue",
+        "integration-completed",
+        "dose-review-due",
+        "audit-checkpoints",
+    ],
 }
 EXPECTED_CONSUMERS = {
     "fulfillment": {"approved", "approval-revoked", "session-started"},

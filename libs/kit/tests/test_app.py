@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, SecretStr
 
 from hearth.contracts.events.screening import Screened
-from hearth.kit import migrations
+from hearth.kit import audit_keys, migrations
 from hearth.kit.app import RuntimeDep, create_app
 from hearth.kit.auth import AuthSettings, Principal, Role, mint_token, require_roles
 from hearth.kit.commands import run_command
@@ -31,6 +31,7 @@ from hearth.kit.tx import Tx
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 AUTH = AuthSettings(jwt_secret=SECRET)
 IDEMPOTENCY_SECRET = "a-test-idempotency-key-that-is-32-bytes-or-more"
+AUDIT_SIGNING_KEY = audit_keys.encode_private(audit_keys.generate())
 log = get_logger("probe")
 
 PLANTED = {
@@ -85,6 +86,7 @@ async def app_client(private_infra) -> AsyncIterator[tuple[httpx.AsyncClient, st
         kafka_bootstrap=private_infra.kafka_bootstrap,
         jwt_secret=SECRET,
         idempotency_secret=IDEMPOTENCY_SECRET,
+        audit_signing_key=AUDIT_SIGNING_KEY,
     )
     definition = ServiceDefinition(name="screening", title="probe", routers=(_router(),))
     app = create_app(definition, settings)
@@ -169,13 +171,22 @@ async def test_idempotency_key_replays_the_first_result(app_client):
     assert stored == f"hmac-sha256:{keyed}"
 
 
-def test_serving_needs_an_idempotency_secret_that_migrating_does_not():
+def test_serving_needs_secrets_that_migrating_does_not():
     definition = ServiceDefinition(name="screening", title="probe", routers=(_router(),))
     migrate_only = KitSettings(database_url="postgresql://x@127.0.0.1/x", jwt_secret=SECRET)
     with pytest.raises(ValueError, match="HEARTH_IDEMPOTENCY_SECRET"):
         create_app(definition, migrate_only)
-    with pytest.raises(ValueError, match="HEARTH_IDEMPOTENCY_SECRET"):
-        create_app(definition, migrate_only.model_copy(update={"idempotency_secret": SecretStr("short")}))
+    serving = migrate_only.model_copy(
+        update={"idempotency_secret": SecretStr(IDEMPOTENCY_SECRET), "audit_signing_key": SecretStr(AUDIT_SIGNING_KEY)}
+    )
+    assert create_app(definition, serving) is not None
+    for field, bad, name in (
+        ("idempotency_secret", "short", "HEARTH_IDEMPOTENCY_SECRET"),
+        ("audit_signing_key", None, "HEARTH_AUDIT_SIGNING_KEY"),
+        ("audit_signing_key", "bm90LTMyLWJ5dGVz", "HEARTH_AUDIT_SIGNING_KEY"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            create_app(definition, serving.model_copy(update={field: None if bad is None else SecretStr(bad)}))
 
 
 async def test_personal_data_never_reaches_a_log_line(app_client, capsys):

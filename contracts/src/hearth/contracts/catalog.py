@@ -18,6 +18,7 @@ from hearth.contracts import events as ev
 from hearth.contracts.base import EventData
 from hearth.contracts.envelope import Event
 from hearth.contracts.errors import ContractError
+from hearth.contracts.events import audit
 
 Service = Literal["screening", "fulfillment", "session", "followup"]
 SERVICES: tuple[Service, ...] = ("screening", "fulfillment", "session", "followup")
@@ -33,19 +34,23 @@ _CONSUMERS: dict[type[EventData], tuple[Service, ...]] = {
     ev.Declined: (),
     ev.ApprovalRevoked: ("fulfillment", "session"),
     ev.SafetyReviewOverdue: (),
+    audit.ScreeningAuditCheckpoint: (),  # signed audit-trail heads, read by `hearth audit verify`
     ev.BoxShipped: ("session",),
     ev.BoxDelivered: ("session",),
     ev.OrderCancelled: (),
     ev.BoxReturned: (),
     ev.BoxLost: (),
+    audit.FulfillmentAuditCheckpoint: (),
     ev.SessionStarted: ("fulfillment", "followup"),
     ev.CheckInMissed: ("followup",),
     ev.SessionCompleted: ("followup",),
     ev.AdverseEventReported: ("followup",),
+    audit.SessionAuditCheckpoint: (),
     ev.IntegrationDue: (),
     ev.IntegrationOverdue: (),
     ev.IntegrationCompleted: (),
     ev.DoseReviewDue: (),
+    audit.FollowupAuditCheckpoint: (),
 }
 
 

@@ -117,10 +117,18 @@ __all__ = ["Run", "cast", "drive", "make_stack", "running_journey", "settle"]
 @asynccontextmanager
 async def running_journey(infra: Any, prefix: str, log_dir: Path, timings: Timings) -> AsyncIterator[Run]:
     """The four services as processes on fresh databases of `infra` (an admin DSN and a Kafka bootstrap), on
-    free ports, with an event counter on the run's topics; everything stopped and dropped afterwards."""
-    dsns = {name: await postgres.create_database(infra.pg_admin_dsn) for name in PORTS}
+    free ports, with an event counter on the run's topics; everything stopped and dropped afterwards.  Each
+    database is provisioned as in production: `migrate` runs as its owner role, `serve` as its runtime role."""
+    databases = {name: await postgres.provision_database(infra.pg_admin_dsn) for name in PORTS}
     stack = make_stack(
-        infra.kafka_bootstrap, dsns, prefix, log_dir, timings, log_dir / "master-key", service_kafka_env(infra)
+        infra.kafka_bootstrap,
+        {name: db.runtime for name, db in databases.items()},  # serve: the runtime role only
+        prefix,
+        log_dir,
+        timings,
+        log_dir / "master-key",
+        service_kafka_env(infra),
+        {name: db.owner for name, db in databases.items()},  # migrate: the owner role
     )
     stack_ports = {name: free_port() for name in PORTS}
     for name, service in stack.services.items():
@@ -134,8 +142,8 @@ async def running_journey(infra: Any, prefix: str, log_dir: Path, timings: Timin
     finally:
         await counter.stop()
         await stack.stop()
-        for dsn in dsns.values():
-            await postgres.drop_database(infra.pg_admin_dsn, dsn)
+        for db in databases.values():
+            await postgres.drop_database(infra.pg_admin_dsn, db.admin)
         # A broker shared by many runs keeps every partition it was given (and its memory grows with them).
         await delete_topics(infra.kafka_bootstrap, catalog_topics(prefix))
 

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import httpx
 
+from hearth.kit import audit_keys
 from hearth.kit.acls import apply_acls, catalog_acls
 from hearth.kit.settings import kafka_client_options
 from hearth.kit.topics import catalog_topics, ensure_topics
 
+SERVE_ONLY = frozenset({"HEARTH_AUDIT_SIGNING_KEY", "HEARTH_IDEMPOTENCY_SECRET", "HEARTH_JWT_SECRET"})
 PORTS = {"screening": 8081, "fulfillment": 8082, "session": 8083, "followup": 8084}
 
 
@@ -29,10 +31,11 @@ PORTS = {"screening": 8081, "fulfillment": 8082, "session": 8083, "followup": 80
 class ServiceProcess:
     name: str
     port: int
-    env: dict[str, str]
+    env: dict[str, str]  # what `serve` gets: the runtime role's DSN, never the owner's
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    migrations_dsn: str | None = field(default=None, repr=False)  # the owner's, for `migrate` only
 
     @property
     def url(self) -> str:
@@ -40,9 +43,14 @@ class ServiceProcess:
 
     def spawn(self, command: str = "serve") -> subprocess.Popen[bytes]:
         log = self.log_path.open("ab")
+        env = dict(self.env)
+        if command == "migrate":  # the owner's DSN, and none of the secrets only `serve` needs
+            env = {k: v for k, v in env.items() if k not in SERVE_ONLY}
+            if self.migrations_dsn is not None:
+                env["HEARTH_MIGRATIONS_DATABASE_URL"] = self.migrations_dsn
         return subprocess.Popen(  # noqa: S603 - our own module
             [sys.executable, "-m", f"hearth.{self.name}.main", command],
-            env=self.env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -51,6 +59,19 @@ class ServiceProcess:
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+
+def inherited_environment(*, keep_kafka: bool) -> dict[str, str]:
+    """This process's environment without its hearth and Postgres settings (an admin DSN, another service's
+    credentials): a service process gets only its own. The admin's Kafka settings pass only when the service has
+    no principal of its own (a broker without authentication)."""
+
+    def passes(name: str) -> bool:
+        if keep_kafka and name.startswith("HEARTH_KAFKA_"):
+            return True
+        return not name.startswith(("HEARTH_", "PG"))
+
+    return {name: value for name, value in os.environ.items() if passes(name)}
 
 
 @dataclass
@@ -65,27 +86,32 @@ class Stack:
     kafka_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # per service: its own principal
     owner_dsns: Mapping[str, str] = field(default_factory=dict)  # schema owners, for `migrate` only
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    audit_public_keys: dict[str, str] = field(default_factory=dict)  # for `hearth audit verify <service>`
 
     def __post_init__(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name, port in self.ports.items():
+            signing = audit_keys.generate()  # each service its own; only its serve process holds it
+            self.audit_public_keys[name] = audit_keys.encode_public(signing.public_key())
             env = {
-                **os.environ,
+                **inherited_environment(keep_kafka=not self.kafka_env.get(name)),
                 "HEARTH_DATABASE_URL": self.dsns[name],
                 "HEARTH_KAFKA_BOOTSTRAP": self.bootstrap,
                 "HEARTH_TOPIC_PREFIX": self.prefix,
                 "HEARTH_JWT_SECRET": self.jwt_secret,
                 "HEARTH_IDEMPOTENCY_SECRET": secrets.token_urlsafe(32),  # each service its own
+                "HEARTH_AUDIT_SIGNING_KEY": audit_keys.encode_private(signing),
                 "HEARTH_HTTP_HOST": "127.0.0.1",
                 "HEARTH_HTTP_PORT": str(port),
                 "HEARTH_OUTBOX_SWEEP_SECONDS": "0.5",
                 "HEARTH_TIMER_POLL_SECONDS": "0.2",
                 "PYTHONUNBUFFERED": "1",
                 **self.kafka_env.get(name, {}),
-                **({"HEARTH_MIGRATIONS_DATABASE_URL": self.owner_dsns[name]} if name in self.owner_dsns else {}),
                 **self.overrides.get(name, {}),
             }
-            self.services[name] = ServiceProcess(name, port, env, self.log_dir / f"{name}.log")
+            self.services[name] = ServiceProcess(
+                name, port, env, self.log_dir / f"{name}.log", migrations_dsn=self.owner_dsns.get(name)
+            )
 
     def url(self, name: str) -> str:
         return self.services[name].url

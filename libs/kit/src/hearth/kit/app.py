@@ -27,6 +27,7 @@ from hearth.contracts import dlq_topic
 from . import metrics, migrations
 from .auth import AuthSettings
 from .broker import make_broker
+from .checkpoints import checkpoint_publisher
 from .clock import Clock, SystemClock
 from .consumer import InboxConsumer
 from .db import TRANSIENT_DB_ERRORS, create_pool
@@ -127,6 +128,8 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
         app.state.migrations = all_migrations(definition)
         stop, stop_consuming = asyncio.Event(), asyncio.Event()
         tasks = [asyncio.create_task(relay.run(stop)), asyncio.create_task(poller.run(stop))]
+        # Signed heads of the audit trail, published periodically and once more on stop (checkpoints.py).
+        tasks.append(asyncio.create_task(checkpoint_publisher(pool, definition.name, settings, clock).run(stop)))
         consuming = asyncio.create_task(consumer.run(stop_consuming))
         await broker.start()
         log.info("service_started", port=settings.http_port)

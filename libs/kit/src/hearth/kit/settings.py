@@ -7,6 +7,8 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from . import audit_keys
+
 
 class KafkaSettings(BaseSettings):
     """How to reach Kafka: shared by the services and the operations CLI."""
@@ -83,6 +85,17 @@ class KitSettings(KafkaSettings):
         description="This service's own HMAC key (32+ bytes) for Idempotency-Key request fingerprints; "
         "required to serve",
     )
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 key signing this service's audit checkpoints (base64 of the 32-byte seed; "
+        "`hearth audit keygen`); required to serve, never in the database",
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60.0, gt=0, description="How often the audit trail's head is checked and, when it moved, signed"
+    )
+    audit_checkpoint_heartbeat_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest time between two checkpoints even when the head did not move"
+    )
     max_body_bytes: int = Field(default=65536, ge=1024, description="Larger request bodies get 413")
     shutdown_grace_seconds: float = Field(default=15.0, gt=0, description="Time to finish in-flight work on SIGTERM")
 
@@ -91,6 +104,10 @@ class KitSettings(KafkaSettings):
         missing = []
         if self.idempotency_secret is None or len(self.idempotency_secret.get_secret_value().encode()) < 32:
             missing.append("HEARTH_IDEMPOTENCY_SECRET (32 bytes or more)")
+        try:
+            audit_keys.signing_key(self.audit_signing_key.get_secret_value() if self.audit_signing_key else "")
+        except ValueError:
+            missing.append("HEARTH_AUDIT_SIGNING_KEY (base64 of a 32-byte Ed25519 seed)")
         return missing
 
 

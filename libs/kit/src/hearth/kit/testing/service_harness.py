@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import socket
 import subprocess
@@ -40,6 +41,7 @@ D = TypeVar("D", bound=EventData)
 
 JWT_SECRET = "component-test-secret-of-at-least-32-bytes"
 IDEMPOTENCY_SECRET = "component-test-idempotency-hmac-key-32-bytes"
+AUDIT_SIGNING_KEY = base64.b64encode(b"component-test-audit-signing-key").decode()  # a fixed Ed25519 seed
 
 
 @dataclass
@@ -134,14 +136,21 @@ async def prepare(
     prefix: str,
     overrides: Mapping[str, Any] | None = None,
 ) -> tuple[S, ServiceDefinition, str]:
-    """A fresh database with the service's migrations, its topics, and settings pointing at both."""
-    dsn = await postgres.create_database(infra.pg_admin_dsn)
+    """A fresh database with the service's migrations, its topics, and settings pointing at both.
+
+    The database is provisioned as in production: the settings name its runtime role (`database_url`, what the
+    service runs as) and its owner role (`migrations_database_url`, what the migrations ran as). The DSN
+    returned is the administrator's, for the test's own inspection and clean-up only."""
+    db = await postgres.provision_database(infra.pg_admin_dsn)
+    dsn = db.admin
     defaults: dict[str, Any] = {
-        "database_url": dsn,
+        "database_url": db.runtime,
+        "migrations_database_url": db.owner,
         "kafka_bootstrap": infra.kafka_bootstrap,
         "topic_prefix": prefix,
         "jwt_secret": JWT_SECRET,
         "idempotency_secret": IDEMPOTENCY_SECRET,
+        "audit_signing_key": AUDIT_SIGNING_KEY,
         "outbox_sweep_seconds": 0.2,
         "timer_poll_seconds": 0.1,
         "log_level": "WARNING",
@@ -181,13 +190,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _database_setting(name: str) -> bool:
+    return name.startswith("PG") or (name.startswith("HEARTH_") and ("DATABASE_URL" in name or "_PG_" in name))
+
+
 class ServiceProcess(ChildProcess):
     """The service as a real process (`python -m <module> serve`), for tests that SIGKILL it."""
 
     def __init__(self, module: str, env: Mapping[str, str]) -> None:
         self.module = module
         self.port = int(env.get("HEARTH_HTTP_PORT") or free_port())
-        self.env = {**os.environ, **env, "HEARTH_HTTP_PORT": str(self.port), "HEARTH_HTTP_HOST": "127.0.0.1"}
+        # No database credential of this process's environment passes (an admin DSN): only the service's own.
+        inherited = {k: v for k, v in os.environ.items() if not _database_setting(k)}
+        self.env = {**inherited, **env, "HEARTH_HTTP_PORT": str(self.port), "HEARTH_HTTP_HOST": "127.0.0.1"}
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -211,10 +226,12 @@ class ServiceProcess(ChildProcess):
 
 
 def service_env(settings: KitSettings) -> dict[str, str]:
-    """The HEARTH_* environment that reproduces `settings` in a child process."""
+    """The HEARTH_* environment that reproduces `settings` in a `serve` child process (without the owner DSN)."""
     env: dict[str, str] = {}
     for name, value in settings.model_dump(mode="json").items():
         if value is None or name in ("http_host", "http_port"):  # each process picks its own port
+            continue
+        if name == "migrations_database_url":  # `serve` never holds the owner's credentials
             continue
         secret = getattr(settings, name)
         if hasattr(secret, "get_secret_value"):

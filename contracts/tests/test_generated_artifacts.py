@@ -11,6 +11,7 @@ import pytest
 
 from hearth.contracts import CATALOG, Event
 from hearth.contracts.generate import artifacts, main
+from hearth.contracts.subscribers import readers_of
 
 CONTRACTS = Path(__file__).resolve().parents[1]
 
@@ -73,8 +74,8 @@ def test_asyncapi_names_the_owner_and_every_consumer() -> None:
     operations = json.loads(artifacts()["asyncapi.json"])["operations"].values()
     for spec in CATALOG.values():
         mine = [o for o in operations if o["channel"]["$ref"] == f"#/channels/{spec.topic}"]
-        assert sorted((o["action"], o["x-service"]) for o in mine) == sorted(
-            [("send", spec.owner), *(("receive", consumer) for consumer in spec.consumers)]
+        assert sorted((o["action"], o.get("x-service") or o["x-subscriber"]) for o in mine) == sorted(
+            [("send", spec.owner), *(("receive", reader) for reader in readers_of(spec.topic))]
         )
 
 

@@ -6,6 +6,7 @@ self-contained and any AsyncAPI tool can render it without fetching the schema f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -13,12 +14,14 @@ from hearth.contracts.catalog import CATALOG, SERVICES, EventSpec
 from hearth.contracts.envelope import Event
 from hearth.contracts.primitives import PATIENT_ID_PATTERN
 from hearth.contracts.schema import event_schema
+from hearth.contracts.subscribers import SUBSCRIBERS, Subscriber
 
 _KAFKA = "0.5.0"
 
 
-def asyncapi_document() -> dict[str, Any]:
-    """The whole AsyncAPI 3.0 document as a JSON-ready dict."""
+def asyncapi_document(registry: Mapping[str, Subscriber] | None = None) -> dict[str, Any]:
+    """The whole AsyncAPI 3.0 document as a JSON-ready dict (subscribers from the packaged registry by default)."""
+    subscribers = SUBSCRIBERS if registry is None else registry
     schemas: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -41,6 +44,15 @@ def asyncapi_document() -> dict[str, Any]:
                 "title": f"{service} {'publishes' if action == 'send' else 'consumes'} {spec.name}",
                 "messages": [{"$ref": f"#/channels/{spec.topic}/messages/{message_name}"}],
                 "x-service": service,
+            }
+        for subscriber in (s for s in subscribers.values() if spec.topic in s.topics):
+            operations[f"{subscriber.name}-receive-{spec.topic.replace('.', '_')}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{spec.topic}"},
+                "title": f"{subscriber.name} ({subscriber.team}) consumes {spec.name}",
+                "description": subscriber.description,
+                "messages": [{"$ref": f"#/channels/{spec.topic}/messages/{message_name}"}],
+                "x-subscriber": subscriber.name,
             }
     return {
         "asyncapi": "3.0.0",

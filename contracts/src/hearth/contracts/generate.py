@@ -6,7 +6,8 @@
     python -m hearth.contracts.generate --out DIR         # from an installed package, into DIR
 
 The committed schema files are the compatibility snapshot: writing compares each one with its replacement
-first.
+first. The subscriber registry counts too: an event that a registered subscriber still reads is never retired,
+not even with ``--allow-breaking`` (v1 stays until every consumer moved).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +24,16 @@ from hearth.contracts.catalog import CATALOG
 from hearth.contracts.compat import BreakingChange, breaking_changes
 from hearth.contracts.markdown import events_markdown
 from hearth.contracts.schema import event_schema
+from hearth.contracts.subscribers import Subscriber, packaged_registry, parse_subscribers, readers_of
 
 SCHEMA_DIR = "schemas"
 
 
-def artifacts() -> dict[str, str]:
-    """Relative path → content of every generated file."""
+def artifacts(registry: Mapping[str, Subscriber] | None = None) -> dict[str, str]:
+    """Relative path → content of every generated file (with the packaged subscriber registry by default)."""
     files = {f"{SCHEMA_DIR}/{spec.topic}.json": _json(event_schema(spec)) for spec in CATALOG.values()}
-    files["asyncapi.json"] = _json(asyncapi_document())
-    files["EVENTS.md"] = events_markdown()
+    files["asyncapi.json"] = _json(asyncapi_document(registry))
+    files["EVENTS.md"] = events_markdown(registry)
     return files
 
 
@@ -41,18 +44,32 @@ def differences(out: Path, files: dict[str, str]) -> list[str]:
     return found
 
 
-def breaking(out: Path, files: dict[str, str]) -> list[str]:
-    """Breaking changes of the new schemas against the committed ones (a dropped event is one too)."""
+def breaking(out: Path, files: dict[str, str], registry: Mapping[str, Subscriber] | None = None) -> list[str]:
+    """Breaking changes of the new schemas against the committed ones (a dropped event is one too), each with
+    who reads that topic: the consuming services and the registered subscribers."""
     found: list[str] = []
     for path in _snapshots(out):
+        readers = ", ".join(readers_of(Path(path).stem, registry)) or "no registered reader"
         if path not in files:
-            found.append(f"{path}: event removed")
+            found.append(f"{path}: event removed (read by {readers})")
             continue
         changes: list[BreakingChange] = breaking_changes(
             json.loads((out / path).read_text(encoding="utf-8")), json.loads(files[path])
         )
-        found += [f"{path}: {change}" for change in changes]
+        found += [f"{path}: {change} (read by {readers})" for change in changes]
     return found
+
+
+def still_subscribed(out: Path, registry: Mapping[str, Subscriber], problems: list[str]) -> list[str]:
+    """Registry problems; an event retired from the catalog that a subscriber still reads is named as such."""
+    retired = {Path(path).stem for path in _snapshots(out)} - {spec.topic for spec in CATALOG.values()}
+    found = [
+        f"{topic}: retired from the catalog but subscriber {s.name} ({s.team}, {s.contact}) still reads it"
+        for s in registry.values()
+        for topic in s.topics
+        if topic in retired
+    ]
+    return found + [p for p in problems if not any(topic in p for topic in retired)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,15 +77,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=_source_tree(), help="the contracts/ directory to write into")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 on any difference")
     parser.add_argument("--allow-breaking", action="store_true", help="write even when a schema change breaks")
+    parser.add_argument("--subscribers", type=Path, help="another subscriber registry (default: the packaged one)")
     args = parser.parse_args(argv)
     if args.out is None:
         parser.error("not running from the source tree: pass --out DIR")
-    files = artifacts()
+    registry, problems = parse_subscribers(
+        args.subscribers.read_text(encoding="utf-8") if args.subscribers else packaged_registry()
+    )
+    if unresolved := still_subscribed(args.out, registry, problems):
+        print("the subscriber registry does not fit the catalog (v1 stays until every consumer moved):")
+        print(*unresolved, sep="\n  ")
+        return 2
+    files = artifacts(registry)
     if args.check:
         stale = differences(args.out, files)
         print("\n".join(stale) or "generated artifacts are up to date", file=sys.stderr if stale else sys.stdout)
         return 1 if stale else 0
-    problems = breaking(args.out, files)
+    problems = breaking(args.out, files, registry)
     if problems and not args.allow_breaking:
         print("breaking changes (make a v2 event instead, or pass --allow-breaking):", *problems, sep="\n  ")
         return 2

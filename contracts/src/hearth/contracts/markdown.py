@@ -9,6 +9,7 @@ from typing import Any
 from hearth.contracts.catalog import CATALOG, EventSpec
 from hearth.contracts.primitives import IDENTIFIER_PATTERN, PATIENT_ID_PATTERN
 from hearth.contracts.schema import event_schema
+from hearth.contracts.subscribers import SUBSCRIBERS, Subscriber
 
 _NAMED_PATTERNS = {IDENTIFIER_PATTERN: "id", PATIENT_ID_PATTERN: "patient id"}
 _PER_EVENT = {"type", "dataschema", "data"}
@@ -24,13 +25,23 @@ An *id* is 1-64 characters of letters, digits and `_ . : -`, starting with a let
 a *patient id* is the same with 3-64 characters. Times are RFC 3339 with an offset, normalised to UTC.
 """
 
+_SUBSCRIBERS_NOTE = """Systems outside this repository (marked † above), from
+`contracts/src/hearth/contracts/subscribers.toml`: each is the Kafka principal `User:<name>`, may read the listed
+topics only and use consumer groups named `<prefix><name>.…` only. How to join: `docs/subscribing.md`."""
 
-def events_markdown() -> str:
-    """The whole catalog as Markdown."""
+
+def events_markdown(registry: Mapping[str, Subscriber] | None = None) -> str:
+    """The whole catalog as Markdown (subscribers from the packaged registry by default)."""
+    subscribers = SUBSCRIBERS if registry is None else registry
     specs = list(CATALOG.values())
+
+    def consumers_of(spec: EventSpec) -> str:
+        outside = [f"{s.name}†" for s in subscribers.values() if spec.topic in s.topics]
+        return ", ".join([*spec.consumers, *outside]) or "—"
+
     lines = [_HEADER, "| Topic | Type | Owner | Consumers | What happened |", "|---|---|---|---|---|"]
     for spec in specs:
-        consumers = ", ".join(spec.consumers) or "—"
+        consumers = consumers_of(spec)
         lines.append(f"| [`{spec.topic}`](#{_anchor(spec)}) | `{spec.type}` | {spec.owner} | {consumers} | "
                      f"{_cell(spec.description)} |")  # fmt: skip
     envelope = event_schema(specs[0])
@@ -49,11 +60,16 @@ def events_markdown() -> str:
             "",
             spec.description,
             "",
-            f"Type `{spec.type}` · owner **{spec.owner}** · consumers {', '.join(spec.consumers) or '—'} · "
+            f"Type `{spec.type}` · owner **{spec.owner}** · consumers {consumers_of(spec)} · "
             f"schema `schemas/{spec.topic}.json`",
             "",
             *_fields(schema, data["properties"], data.get("required", [])),
         ]
+    lines += ["", "## Registered subscribers", "", _SUBSCRIBERS_NOTE, ""]
+    lines += ["| Subscriber | Team | Contact | Reads | Uses them for |", "|---|---|---|---|---|"]
+    for s in subscribers.values():
+        topics = ", ".join(f"`{topic}`" for topic in s.topics)
+        lines.append(f"| {s.name} | {_cell(s.team)} | {_cell(s.contact)} | {topics} | {_cell(s.description)} |")
     enums = {name: d for spec in specs for name, d in event_schema(spec)["$defs"].items() if "enum" in d}
     lines += ["", "## Enumerations"]
     for name, definition in enums.items():

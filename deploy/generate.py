@@ -3,7 +3,8 @@
 Sources:
 - each service's settings class (`hearth.<service>.settings`, a `KitSettings` subclass): every `HEARTH_*`
   variable it reads, its default and whether it is a secret;
-- the topic catalog of `hearth.contracts`: topics, owners and consumers (Strimzi `KafkaTopic`/`KafkaUser`);
+- the topic catalog of `hearth.contracts`: topics, owners and consumers (Strimzi `KafkaTopic`/`KafkaUser`), and
+  its subscriber registry (a `KafkaUser` per registered subscriber);
 - the Prometheus alert rules of the compose stack (re-emitted as a `PrometheusRule` for Kubernetes);
 - the PORTS table below (the one place that gives each service its HTTP port).
 
@@ -39,6 +40,7 @@ from pydantic import SecretStr, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from hearth.contracts import CATALOG, SERVICES, dlq_topic
+from hearth.contracts.subscribers import SUBSCRIBERS
 from hearth.kit import acls as kit_acls
 from hearth.kit.settings import KitSettings
 
@@ -504,14 +506,19 @@ def _acl(kind: str, name: str, pattern: str, operations: list[str]) -> dict[str,
     return {"resource": {"type": kind, "name": name, "patternType": pattern}, "operations": operations}
 
 
-def service_acls(service: str) -> list[dict[str, Any]]:
-    """The same bindings the local broker gets (`hearth.kit.acls`), in Strimzi's shape: write its own
-    `<service>.` topics (its events and `<service>.dlq`), read what it consumes, its own group prefix."""
+def strimzi_acls(bindings: list[kit_acls.AclBinding]) -> list[dict[str, Any]]:
+    """The kit's bindings (the ones the local and compose brokers get) in Strimzi's shape."""
     grouped: dict[tuple[str, str, str], list[str]] = {}
-    for b in kit_acls.service_acls(service):
+    for b in bindings:
         key = (b.resource, b.name, "prefix" if b.pattern == "prefixed" else "literal")
         grouped.setdefault(key, []).append(b.operation.capitalize())
     return [_acl(kind, name, pattern, sorted(ops)) for (kind, name, pattern), ops in sorted(grouped.items())]
+
+
+def service_acls(service: str) -> list[dict[str, Any]]:
+    """Write its own `<service>.` topics (its events and `<service>.dlq`), read what it consumes, its own group
+    prefix."""
+    return strimzi_acls(kit_acls.service_acls(service))
 
 
 def ops_acls() -> list[dict[str, Any]]:
@@ -520,14 +527,16 @@ def ops_acls() -> list[dict[str, Any]]:
     return [_acl("topic", t, "literal", ["Create", "Describe", "Read"]) for t in catalog_topics()]
 
 
-def kafka_user(name: str, acls: list[dict[str, Any]], description: str) -> dict[str, Any]:
+def kafka_user(
+    name: str, acls: list[dict[str, Any]], description: str, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "apiVersion": "kafka.strimzi.io/v1beta2",
         "kind": "KafkaUser",
         "metadata": {
             "name": name,
             "labels": {"strimzi.io/cluster": STRIMZI_CLUSTER, "app.kubernetes.io/part-of": "hearth"},
-            "annotations": {"hearth.io/description": description},
+            "annotations": {"hearth.io/description": description, **(annotations or {})},
         },
         "spec": {
             "authentication": {"type": "scram-sha-512"},
@@ -541,7 +550,18 @@ def kafka_users() -> list[dict[str, Any]]:
         kafka_user(kafka_principal(s), service_acls(s), f"the {s} service: its own topics, what it consumes")
         for s in SERVICES
     ]
-    users.append(kafka_user(OPS_PRINCIPAL, ops_acls(), "operators: topic creation, dead letters and event tail (read only)"))
+    users.append(
+        kafka_user(OPS_PRINCIPAL, ops_acls(), "operators: topic creation, dead letters and event tail (read only)")
+    )
+    for subscriber in SUBSCRIBERS.values():  # the registry: read the listed topics, groups `<name>.…`
+        users.append(
+            kafka_user(
+                subscriber.name,
+                strimzi_acls(kit_acls.subscriber_acls(subscriber)),
+                f"registered subscriber: {subscriber.description}",
+                {"hearth.io/team": subscriber.team, "hearth.io/contact": subscriber.contact},
+            )
+        )
     return users
 
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from hearth.contracts import CATALOG, SERVICES, dlq_topic
+from hearth.contracts.subscribers import SUBSCRIBERS
 
 PORTS = {"screening": 8081, "fulfillment": 8082, "session": 8083, "followup": 8084}
 KUBERNETES_VERSION = "1.33.0"  # the oldest Kubernetes release the manifests are meant for
@@ -328,7 +329,7 @@ def test_strimzi_topics_are_the_catalog_and_the_dead_letter_topics(helpers, rend
 
 def test_each_service_writes_only_its_own_topics_and_reads_what_it_consumes(helpers, rendered):
     users = {u["metadata"]["name"]: u for u in helpers.find(rendered["strimzi"], "KafkaUser")}
-    assert set(users) == {f"hearth-{s}" for s in SERVICES} | {"hearth-ops"}
+    assert set(users) == {f"hearth-{s}" for s in SERVICES} | {"hearth-ops"} | set(SUBSCRIBERS)
     topics = {spec.topic for spec in CATALOG.values()} | {dlq_topic(s) for s in SERVICES}
     for user in users.values():
         assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
@@ -366,3 +367,18 @@ def test_the_monitoring_folder_renders_the_alert_rules_and_labels_targets_as_the
     assert monitor["spec"]["namespaceSelector"]["matchNames"] == [
         helpers.one(rendered["prod"], "Namespace", "hearth")["metadata"]["name"]
     ]
+
+
+def test_each_registered_subscriber_reads_its_topics_only_and_uses_its_own_groups(helpers, rendered):
+    users = {u["metadata"]["name"]: u for u in helpers.find(rendered["strimzi"], "KafkaUser")}
+    topics = {spec.topic for spec in CATALOG.values()} | {dlq_topic(s) for s in SERVICES}
+    assert SUBSCRIBERS, "the registry ships at least one subscriber"
+    for name, subscriber in SUBSCRIBERS.items():
+        user = users[name]
+        assert user["metadata"]["annotations"]["hearth.io/team"] == subscriber.team
+        for topic in sorted(topics):
+            assert _allowed(user, "topic", topic, "Read") == (topic in subscriber.topics), (name, topic)
+            assert not _allowed(user, "topic", topic, "Write"), (name, topic)
+        assert _allowed(user, "group", f"{name}.main", "Read")
+        assert not _allowed(user, "group", name, "Read")  # only `<name>.…`, so `analytics` cannot take `analyticsx`
+        assert not any(_allowed(user, "group", service, "Read") for service in SERVICES)

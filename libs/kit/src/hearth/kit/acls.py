@@ -1,13 +1,15 @@
-"""Kafka ACLs derived from the topic catalog, so they are never written twice by hand.
+"""Kafka ACLs derived from the topic catalog and the subscriber registry, so they are never written twice by hand.
 
 Each service principal `User:<service>` may write only its own topics — every topic it owns and its dead-letter
 topic are named `<service>.…`, so one prefixed grant covers them — read only the topics it consumes, and use only
-consumer groups named `<service>…`.  Everything else is denied (StandardAuthorizer with no ACL denies).
+consumer groups named `<service>…`.  Each registered subscriber `User:<name>` may read (and describe) the topics
+of the events its registry entry lists, and use only consumer groups named `<name>.…`; it never writes, and never
+sees a dead-letter topic.  Everything else is denied (StandardAuthorizer with no ACL denies).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import CreateAclsRequest
 
 from hearth.contracts import CATALOG, SERVICES
+from hearth.contracts.subscribers import SUBSCRIBERS, Subscriber
 
 Operation = Literal["read", "write", "describe"]
 Resource = Literal["topic", "group"]
@@ -53,8 +56,20 @@ def service_acls(service: str, prefix: str = "") -> list[AclBinding]:
     return sorted(set(bindings))
 
 
-def catalog_acls(prefix: str = "") -> list[AclBinding]:
-    return [binding for service in SERVICES for binding in service_acls(service, prefix)]
+def subscriber_acls(subscriber: Subscriber, prefix: str = "") -> list[AclBinding]:
+    principal = subscriber.principal
+    bindings = [AclBinding(principal, "group", subscriber.group_prefix(prefix), "prefixed", "read")]
+    for topic in subscriber.topics:
+        bindings.append(AclBinding(principal, "topic", prefix + topic, "literal", "read"))
+        bindings.append(AclBinding(principal, "topic", prefix + topic, "literal", "describe"))
+    return sorted(set(bindings))
+
+
+def catalog_acls(prefix: str = "", registry: Mapping[str, Subscriber] | None = None) -> list[AclBinding]:
+    """Every service's bindings, then every registered subscriber's (the packaged registry by default)."""
+    subscribers = SUBSCRIBERS if registry is None else registry
+    services = [binding for service in SERVICES for binding in service_acls(service, prefix)]
+    return services + [binding for s in subscribers.values() for binding in subscriber_acls(s, prefix)]
 
 
 class AclError(RuntimeError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.protocol.admin import CreateAclsRequest
+from aiokafka.protocol.admin import CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest
 
 from hearth.contracts import CATALOG, SERVICES
 from hearth.contracts.subscribers import SUBSCRIBERS, Subscriber
@@ -27,6 +27,10 @@ _RESOURCE = {"topic": 2, "group": 3}
 _PATTERN = {"literal": 3, "prefixed": 4}
 _OPERATION = {"read": 3, "write": 4, "describe": 8}
 _ALLOW = 3
+_ANY = 1  # in a filter: any resource type, pattern type, operation or permission
+_NAMES: dict[int, Resource] = {2: "topic", 3: "group"}
+_NAMES_PATTERN: dict[int, Literal["literal", "prefixed"]] = {3: "literal", 4: "prefixed"}
+_NAMES_OPERATION: dict[int, Operation] = {3: "read", 4: "write", 8: "describe"}
 
 
 @dataclass(frozen=True, order=True)
@@ -81,20 +85,60 @@ async def apply_acls(bootstrap: str, bindings: Sequence[AclBinding], client: dic
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client)
     await admin.start()
     try:
-        for b in bindings:
-            request = CreateAclsRequest(
-                _RESOURCE[b.resource],
-                b.name,
-                _PATTERN[b.pattern],
-                b.principal,
-                "*",
-                _OPERATION[b.operation],
-                _ALLOW,
-            )
-            response = await admin._send_request(request)  # aiokafka has no public ACL API
-            for error_code, message in response.creation_responses:
-                if error_code:
-                    raise AclError(f"{b.describe()}: error {error_code} {message}")
-        return len(bindings)
+        return await create_acls(admin, bindings)
     finally:
         await admin.close()
+
+
+async def create_acls(admin: AIOKafkaAdminClient, bindings: Sequence[AclBinding]) -> int:
+    """Create the bindings through a started admin client (idempotent); returns the count."""
+    for b in bindings:
+        request = CreateAclsRequest(
+            _RESOURCE[b.resource], b.name, _PATTERN[b.pattern], b.principal, "*", _OPERATION[b.operation], _ALLOW
+        )
+        response = await admin._send_request(request)  # aiokafka has no public ACL API
+        for error_code, message in response.creation_responses:
+            if error_code:
+                raise AclError(f"{b.describe()}: error {error_code} {message}")
+    return len(bindings)
+
+
+async def principal_acls(admin: AIOKafkaAdminClient, principal: str) -> list[AclBinding]:
+    """The allow bindings on the broker that name `principal` (those this module can express)."""
+    request = DescribeAclsRequest(_ANY, None, _ANY, principal, None, _ANY, _ANY)
+    response = await admin._send_request(request)
+    if response.error_code:
+        raise AclError(f"describing the ACLs of {principal}: error {response.error_code} {response.error_message}")
+    found = []
+    for resource_type, name, pattern, acls in response.resources:
+        for who, _, operation, permission in acls:
+            kind, how, what = _NAMES.get(resource_type), _NAMES_PATTERN.get(pattern), _NAMES_OPERATION.get(operation)
+            if who == principal and permission == _ALLOW and kind and how and what:
+                found.append(AclBinding(principal, kind, name, how, what))
+    return sorted(found)
+
+
+async def delete_principal_acls(admin: AIOKafkaAdminClient, principal: str) -> int:
+    """Delete every binding that names `principal`; returns how many there were."""
+    return await _delete(admin, DeleteAclsRequest(_ANY, None, _ANY, principal, None, _ANY, _ANY), principal)
+
+
+async def delete_acls(admin: AIOKafkaAdminClient, bindings: Sequence[AclBinding]) -> int:
+    """Delete exactly these bindings; returns how many existed."""
+    deleted = 0
+    for b in bindings:
+        request = DeleteAclsRequest(
+            _RESOURCE[b.resource], b.name, _PATTERN[b.pattern], b.principal, "*", _OPERATION[b.operation], _ALLOW
+        )
+        deleted += await _delete(admin, request, b.describe())
+    return deleted
+
+
+async def _delete(admin: AIOKafkaAdminClient, request: DeleteAclsRequest, what: str) -> int:
+    response = await admin._send_request(request)
+    deleted = 0
+    for error_code, message, matching in response.filter_responses:
+        if error_code:
+            raise AclError(f"deleting ACLs ({what}): error {error_code} {message}")
+        deleted += len(matching)
+    return deleted

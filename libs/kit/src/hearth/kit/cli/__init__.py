@@ -9,13 +9,13 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
-from . import audit, db, dev, dlq, events, kafka_acls, tokens, topics
+from . import audit, db, dev, dlq, events, kafka_acls, subscribers, tokens, topics
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hearth", description=__doc__)
     commands = parser.add_subparsers(dest="group", required=True)
-    for module in (dlq, db, topics, kafka_acls, events, audit, tokens, dev):
+    for module in (dlq, db, topics, kafka_acls, subscribers, events, audit, tokens, dev):
         module.register(commands)
     for plugin in entry_points(group="hearth.cli"):  # command groups of other workspace packages (`hearth rules`)
         plugin.load()(commands)

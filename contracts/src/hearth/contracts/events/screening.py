@@ -6,7 +6,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from hearth.contracts.base import EventData
+from hearth.contracts.base import ContractModel, EventData
 from hearth.contracts.events.codes import DECISION_ONLY, ReasonCode
 
 # The prescriber's decisions are screening's events too; they live in decisions.py to keep files short.
@@ -17,6 +17,7 @@ __all__ = [
     "PLAN_DOSES",
     "ApprovalRevoked",
     "Approved",
+    "BloodPressure",
     "Declined",
     "Gad7Band",
     "Phq9Band",
@@ -42,6 +43,13 @@ def gad7_band(total: int) -> Gad7Band:
     return bands[total // 5] if total < 15 else "severe"
 
 
+class BloodPressure(ContractModel):
+    """A seated blood pressure reading in mmHg."""
+
+    systolic_mmhg: StrictInt = Field(ge=50, le=300, description="Systolic pressure, mmHg.")
+    diastolic_mmhg: StrictInt = Field(ge=20, le=200, description="Diastolic pressure, mmHg.")
+
+
 class Screened(EventData):
     """An intake was scored and checked against the exclusions: eligible, ineligible (with reasons) or in
     need of a clinician's review. A PHQ-9 item 9 answer above 0 always means needs_review."""
@@ -58,6 +66,9 @@ class Screened(EventData):
     outcome: Literal["eligible", "ineligible", "needs_review"] = Field(description="Result of the screening.")
     reasons: tuple[ReasonCode, ...] = Field(
         description="Why the outcome is not eligible: exclusions and review triggers; empty when eligible."
+    )
+    blood_pressure: BloodPressure | None = Field(
+        default=None, description="The intake's blood pressure reading; absent when none was taken (missing_vitals)."
     )
 
     @field_validator("phq9_band")
@@ -111,4 +122,5 @@ class Screened(EventData):
             safety_flag=False,
             outcome="eligible",
             reasons=(),
+            blood_pressure=BloodPressure(systolic_mmhg=122, diastolic_mmhg=78),
         )

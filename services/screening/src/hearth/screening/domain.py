@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Literal
 
 from hearth.contracts.events.codes import ReasonCode
+from hearth.contracts.events.screening import BloodPressure as BloodPressureReading
 from hearth.contracts.events.screening import Gad7Band, Phq9Band, Screened, gad7_band, phq9_band
 
 PHQ9_ITEMS, GAD7_ITEMS, ITEM_MAX = 9, 7, 3
@@ -221,7 +222,7 @@ class Assessment:
     submitted_at: datetime
 
     def screened_event(self) -> Screened:
-        s = self.screening
+        s, bp = self.screening, self.intake.blood_pressure
         return Screened(
             assessment_id=self.id,
             patient_state=self.intake.state,
@@ -232,6 +233,9 @@ class Assessment:
             safety_flag=s.safety_flag,
             outcome=s.outcome,
             reasons=s.reasons,
+            blood_pressure=None
+            if bp is None
+            else BloodPressureReading(systolic_mmhg=bp.systolic, diastolic_mmhg=bp.diastolic),
         )
 
 

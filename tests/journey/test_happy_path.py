@@ -42,6 +42,9 @@ async def test_one_patient_happy_path_emits_exactly_the_journey(journey):
     async with journey(TIMINGS) as run:
         await drive(run, [patient], TIMINGS, arrival_seconds=0)
         await settle(run, TIMINGS)
+        # What operations see of the same patient: `hearth patient timeline` reads every topic of the run (before
+        # the run ends: it deletes its topics).
+        timeline = await asyncio.to_thread(_timeline, run.stack.prefix, patient.patient_id)
     [record] = run.records
     assert record.error is None, record.error
     events = sorted(run.counter.by_patient[patient.patient_id], key=lambda e: e.time)
@@ -55,8 +58,6 @@ async def test_one_patient_happy_path_emits_exactly_the_journey(journey):
     assert started.approval_id == approved.approval_id and started.session_number == 1 and started.dose_finding
     assert events[5].data.session_id == started.session_id == events[6].data.session_id
     assert run.counter.duplicates == 0 and run.counter.unreadable == 0
-    # What operations see of the same patient: `hearth patient timeline` reads every topic of the run.
-    timeline = await asyncio.to_thread(_timeline, run.stack.prefix, patient.patient_id)
     assert [line.split()[2] for line in timeline[:-1]] == [e.type for e in events]
     assert timeline[-1] == f"{len(EXPECTED)} event(s) for {patient.patient_id}"
 

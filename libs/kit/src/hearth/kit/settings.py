@@ -21,7 +21,9 @@ class KafkaSettings(BaseSettings):
     )
     kafka_security_protocol: str = Field(default="PLAINTEXT", description="PLAINTEXT, SASL_PLAINTEXT or SASL_SSL")
     kafka_sasl_mechanism: str = Field(default="SCRAM-SHA-512", description="SASL mechanism when SASL is on")
-    kafka_username: str | None = Field(default=None, description="This service's Kafka principal")
+    kafka_username: str | None = Field(
+        default=None, description="Kafka user (SCRAM): the service's name, or a registered subscriber's"
+    )
     kafka_password: SecretStr | None = Field(default=None, description="Its password")
     kafka_ca_file: str | None = Field(default=None, description="CA bundle to verify the broker's certificate")
 

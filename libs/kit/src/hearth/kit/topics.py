@@ -53,15 +53,24 @@ async def partitions_of(
     bootstrap: str, topics: Sequence[str], client: dict[str, object] | None = None
 ) -> list[TopicPartition]:
     """The partitions of existing topics (a consumer's metadata only knows the topics it subscribed to)."""
+    return (await describe_partitions(bootstrap, topics, client))[0]
+
+
+async def describe_partitions(
+    bootstrap: str, topics: Sequence[str], client: dict[str, object] | None = None
+) -> tuple[list[TopicPartition], dict[str, int]]:
+    """The partitions of the topics that can be described, and the Kafka error code of each that cannot
+    (3: no such topic; 29: not authorized, which Kafka also answers for a topic that does not exist)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(kafka_client_options() if client is None else client))
     await admin.start()
     try:
         described = await admin.describe_topics(list(topics))
     finally:
         await admin.close()
-    return [
+    partitions = [
         TopicPartition(t["topic"], p["partition"])
         for t in described
         if not t.get("error_code")
         for p in t["partitions"]
     ]
+    return partitions, {t["topic"]: t["error_code"] for t in described if t.get("error_code")}

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
+from aiokafka.errors import KafkaConnectionError, KafkaError
+from pydantic import ValidationError
+
+from hearth.contracts.subscribers import RegistryError
+
+from ..settings import KafkaSettings
 from . import audit, db, dev, dlq, events, kafka_acls, subscribers, tokens, topics
+from .errors import CliError, explain
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -20,10 +28,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     for plugin in entry_points(group="hearth.cli"):  # command groups of other workspace packages (`hearth rules`)
         plugin.load()(commands)
     args = parser.parse_args(argv)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its errors are explained below, in one line
     try:
         result = args.run(args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
     except KeyboardInterrupt:
         result = 130
+    except CliError as error:
+        result = _fail(str(error), error.code)
+    except KafkaConnectionError:
+        result = _fail(asyncio.run(explain(KafkaSettings())), 1)
+    except KafkaError as error:  # refused by the broker: authorization, a missing topic, ...
+        result = _fail(f"Kafka refused: {type(error).__name__}: {error}", 1)
+    except (RegistryError, ValidationError, OSError) as error:  # a registry, the settings, a file
+        result = _fail(" ".join(str(error).split()), 2)
     sys.exit(result or 0)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"hearth: {message}", file=sys.stderr)
+    return code

@@ -49,6 +49,17 @@ CANARIES: list[dict[str, Any]] = [
         "subject": {"identifier": {"system": codes.PATIENT_ID, "value": "pt-canary"}},
     },
     {"resourceType": "Observation", "id": "canary-empty", "code": {"text": "no status"}, "component": []},
+    {  # the blood pressure profile wants both components, in mm[Hg]
+        "resourceType": "Observation",
+        "id": "canary-bp",
+        "meta": {"profile": [codes.BP_PROFILE]},
+        "status": "final",
+        "category": [{"coding": [codes.VITAL_SIGNS]}],
+        "code": {"coding": [codes.BLOOD_PRESSURE]},
+        "subject": {"identifier": {"system": codes.PATIENT_ID, "value": "pt-canary"}},
+        "effectiveDateTime": "2026-11-02T09:00:00Z",
+        "component": [{"code": {"coding": [codes.SYSTOLIC]}, "valueQuantity": {"value": 120, "unit": "mmHg"}}],
+    },
     {  # AdverseEventSeverity is mild | moderate | severe
         "resourceType": "AdverseEvent",
         "id": "canary-severity",
@@ -110,3 +121,5 @@ def test_the_validator_refuses_what_r4_forbids(validated):
         assert any(i["severity"] == "error" for i in issues), f"{canary} passed validation: {issues}"
     revoked = " ".join(i["diagnostics"] for i in canaries["canary-revoked"])
     assert "revoked" in revoked
+    profile = " ".join(i["diagnostics"] for i in canaries["canary-bp"] if i["severity"] == "error")
+    assert "DiastolicBP" in profile, f"the blood pressure profile was not applied: {profile}"

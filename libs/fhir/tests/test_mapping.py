@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from hearth.contracts import CATALOG, ApprovalRevoked, Approved, Event, ReasonCode, Screened, build_event
 from hearth.contracts.events import gad7_band, phq9_band
+from hearth.contracts.events.screening import BloodPressure
 from hearth.fhir import MAPPINGS, bundle, codes, journey, merge, ndjson_by_type, resources_of, updated_since
 from hearth.fhir.examples import JOURNEYS, START, all_events, foundation, revoked, safety_flag_declined
 
@@ -27,7 +28,9 @@ def _code(resource: dict[str, Any]) -> str:
     return str(resource["code"]["coding"][0]["code"])
 
 
-def _screened(phq9: int, gad7: int, *, item9: bool = False, n: str = "1", hours: int = 0) -> Event[Screened]:
+def _screened(
+    phq9: int, gad7: int, *, item9: bool = False, n: str = "1", hours: int = 0, bp: BloodPressure | None = None
+) -> Event[Screened]:
     outcome: dict[str, Any] = {"outcome": "eligible", "reasons": ()}
     if item9:
         outcome = {"outcome": "needs_review", "reasons": (ReasonCode.SAFETY_FLAG_ITEM9,)}
@@ -39,6 +42,7 @@ def _screened(phq9: int, gad7: int, *, item9: bool = False, n: str = "1", hours:
         gad7_total=gad7,
         gad7_band=gad7_band(gad7),
         safety_flag=item9,
+        blood_pressure=bp,
         **outcome,
     )
     return build_event(data, subject="pt-unit-1", time=START + timedelta(hours=hours))
@@ -60,6 +64,19 @@ def test_screening_maps_to_loinc_questionnaires_and_totals():
     outcome = next(o for o in _of(found, "Observation") if _code(o) == "screening-outcome")
     assert outcome["valueCodeableConcept"]["coding"][0]["code"] == "eligible" and "component" not in outcome
     assert _of(found, "Flag") == [], "no safety flag without an item-9 answer above 0"
+    assert not [o for o in found if o.get("code", {}).get("text") == "Blood pressure"], "none was measured"
+
+
+def test_the_intake_blood_pressure_is_a_vital_signs_panel():
+    event = _screened(18, 11, bp=BloodPressure(systolic_mmhg=138, diastolic_mmhg=88))
+    (bp,) = [o for o in _of(resources_of(event), "Observation") if _code(o) == "85354-9"]
+    assert bp["meta"]["profile"] == ["http://hl7.org/fhir/StructureDefinition/bp"]
+    assert bp["category"][0]["coding"][0]["code"] == "vital-signs"
+    values = {c["code"]["coding"][0]["code"]: c["valueQuantity"] for c in bp["component"]}
+    assert values == {
+        "8480-6": {"value": 138, "unit": "mmHg", "system": codes.UCUM, "code": "mm[Hg]"},
+        "8462-4": {"value": 88, "unit": "mmHg", "system": codes.UCUM, "code": "mm[Hg]"},
+    }
 
 
 def test_item9_raises_a_safety_flag_and_the_overdue_review_a_task_that_escalates():

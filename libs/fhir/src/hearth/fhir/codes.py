@@ -81,8 +81,14 @@ GAD7_TOTAL = coding(LOINC, "70274-6", "Generalized anxiety disorder 7 item (GAD-
 PHQ9_QUESTIONNAIRE: Final = "http://loinc.org/q/44249-1"
 GAD7_QUESTIONNAIRE: Final = "http://loinc.org/q/69737-5"
 
+BLOOD_PRESSURE = coding(LOINC, "85354-9", "Blood pressure panel with all children optional")
+SYSTOLIC = coding(LOINC, "8480-6", "Systolic blood pressure")
+DIASTOLIC = coding(LOINC, "8462-4", "Diastolic blood pressure")
+BP_PROFILE: Final = "http://hl7.org/fhir/StructureDefinition/bp"  # the R4 core vital signs profile
+
 KETAMINE = coding(RXNORM, "6130", "ketamine")
 SUBLINGUAL = coding(SNOMED, "37839007", "Sublingual route")
 VIRTUAL = coding(ACT_CODE, "VR", "virtual")
 SURVEY = coding(OBSERVATION_CATEGORY, "survey", "Survey")
+VITAL_SIGNS = coding(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
 SAFETY = coding(FLAG_CATEGORY, "safety", "Safety")

@@ -57,6 +57,10 @@ def mg(value: int) -> dict[str, Any]:
     return {"value": value, "unit": "mg", "system": codes.UCUM, "code": "mg"}
 
 
+def mmhg(value: int) -> dict[str, Any]:
+    return {"value": value, "unit": "mmHg", "system": codes.UCUM, "code": "mm[Hg]"}
+
+
 def lozenges(count: int) -> dict[str, Any]:
     # A unit without a code: UCUM has no lozenge, and an annotation such as {lozenge} is ignored when comparing.
     return {"value": count, "unit": "lozenge"}

@@ -40,6 +40,7 @@ from hearth.contracts import (
     build_event,
 )
 from hearth.contracts.events import gad7_band, phq9_band
+from hearth.contracts.events.screening import BloodPressure
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 CHECK_INS = (0, 20, 40, 60, 90, 120)  # minutes after the start
@@ -58,8 +59,14 @@ class _Journey:
             build_event(data, subject=self.patient_id, id=str(event_id), time=at, correlationid=self.patient_id)
         )
 
-    def screened(self, hours: float, n: str, phq9: int, gad7: int, item9: bool = False, **outcome: Any) -> None:
+    def screened(
+        self, hours: float, n: str, phq9: int, gad7: int, item9: bool = False, bp: str | None = "124/80", **outcome: Any
+    ) -> None:
         fields = outcome or {"outcome": "eligible", "reasons": ()}
+        reading = None
+        if bp is not None:
+            systolic, diastolic = bp.split("/")
+            reading = BloodPressure(systolic_mmhg=int(systolic), diastolic_mmhg=int(diastolic))
         if item9:
             fields = {"outcome": "needs_review", "reasons": (ReasonCode.SAFETY_FLAG_ITEM9,)}
         self.add(
@@ -72,6 +79,7 @@ class _Journey:
                 gad7_total=gad7,
                 gad7_band=gad7_band(gad7),
                 safety_flag=item9,
+                blood_pressure=reading,
                 **fields,
             ),
         )
@@ -186,7 +194,7 @@ def safety_flag_declined() -> list[Event[Any]]:
 
 def revoked() -> list[Event[Any]]:
     j = _Journey("pt-ex-revoked")
-    j.screened(0, "rv-1", 19, 12, outcome="needs_review", reasons=(ReasonCode.BORDERLINE_VITALS,))
+    j.screened(0, "rv-1", 19, 12, bp="138/88", outcome="needs_review", reasons=(ReasonCode.BORDERLINE_VITALS,))
     j.approved(20, "rv-1", dose=100)
     j.shipped(26, "rv-1", 1, 8, "1Z999AA10123456700")
     j.add(80, BoxReturned(order_id="ord-rv-1", approval_id="apr-rv-1", box_number=1))
@@ -232,7 +240,7 @@ def foundation() -> list[Event[Any]]:
 
 def extended() -> list[Event[Any]]:
     j = _Journey("pt-ex-extended")
-    j.screened(0, "ex-1", 22, 15)
+    j.screened(0, "ex-1", 22, 15, bp=None, outcome="needs_review", reasons=(ReasonCode.MISSING_VITALS,))
     j.approved(3, "ex-1", plan="extended", dose=150)
     j.shipped(20, "ex-1", 1, 12, "9400111899223100000000", carrier="usps")
     j.add(70, BoxLost(order_id="ord-ex-1", approval_id="apr-ex-1", box_number=1))

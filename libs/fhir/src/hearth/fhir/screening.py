@@ -5,8 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from hearth.contracts import ApprovalRevoked, Approved, Event, SafetyReviewOverdue, Screened
+from hearth.contracts.events.screening import BloodPressure
 from hearth.fhir import codes
-from hearth.fhir.common import Resource, base, identifier, instant, ketamine, lozenges, mg, patient, practitioner
+from hearth.fhir.common import (
+    Resource,
+    base,
+    identifier,
+    instant,
+    ketamine,
+    lozenges,
+    mg,
+    mmhg,
+    patient,
+    practitioner,
+)
 from hearth.fhir.common import reference as ref
 
 _PRIORITY = {1: "urgent", 2: "asap", 3: "stat"}  # safety review escalation level → Task.priority
@@ -14,7 +26,8 @@ _ITEM9_TEXT = "PHQ-9 item 9: thoughts of being better off dead or of self-harm"
 
 
 def on_screened(event: Event[Screened]) -> list[Resource]:
-    """Two QuestionnaireResponses (PHQ-9, GAD-7), an Observation per total, the outcome, and a Flag on item 9."""
+    """Two QuestionnaireResponses (PHQ-9, GAD-7), an Observation per total, the outcome, the blood pressure when
+    measured, and a Flag on item 9."""
     d, pid = event.data, event.subject
     found = [
         _questionnaire(event, "phq9", codes.PHQ9_QUESTIONNAIRE, codes.PHQ9_TOTAL, d.phq9_total, "PHQ-9"),
@@ -23,6 +36,8 @@ def on_screened(event: Event[Screened]) -> list[Resource]:
         _total(event, "gad7", codes.GAD7_TOTAL, d.gad7_total, d.gad7_band, "GAD-7"),
         _outcome(event),
     ]
+    if d.blood_pressure is not None:
+        found.append(_blood_pressure(event, d.blood_pressure))
     if d.safety_flag:
         found.append(
             {
@@ -39,6 +54,26 @@ def on_screened(event: Event[Screened]) -> list[Resource]:
             }
         )
     return found
+
+
+def _blood_pressure(event: Event[Screened], bp: BloodPressure) -> Resource:
+    """The intake's reading, conforming to the R4 core blood pressure profile (validated against it)."""
+    d, reading = event.data, f"{bp.systolic_mmhg}/{bp.diastolic_mmhg} mmHg"
+    found = base("Observation", (d.assessment_id, "blood-pressure"), event.time, f"Blood pressure {reading}")
+    found["meta"]["profile"] = [codes.BP_PROFILE]
+    return {
+        **found,
+        "identifier": [identifier(codes.ASSESSMENT_ID, f"{d.assessment_id}/blood-pressure")],
+        "status": "final",
+        "category": [{"coding": [codes.VITAL_SIGNS], "text": "Vital Signs"}],
+        "code": {"coding": [codes.BLOOD_PRESSURE], "text": "Blood pressure"},
+        "subject": patient(event.subject),
+        "effectiveDateTime": instant(event.time),
+        "component": [
+            {"code": {"coding": [codes.SYSTOLIC], "text": "Systolic"}, "valueQuantity": mmhg(bp.systolic_mmhg)},
+            {"code": {"coding": [codes.DIASTOLIC], "text": "Diastolic"}, "valueQuantity": mmhg(bp.diastolic_mmhg)},
+        ],
+    }
 
 
 def _questionnaire(

@@ -40,6 +40,7 @@ from pydantic import SecretStr, TypeAdapter
 from pydantic.fields import FieldInfo
 
 from hearth.contracts import CATALOG, SERVICES, dlq_topic
+from hearth.contracts.retention import retention_of
 from hearth.contracts.subscribers import SUBSCRIBERS
 from hearth.kit import acls as kit_acls
 from hearth.kit.settings import KitSettings
@@ -54,7 +55,6 @@ KAFKA_BOOTSTRAP = "kafka:9092"  # compose and the dev overlay; the prod overlay 
 STRIMZI_CLUSTER = "hearth"  # the `strimzi.io/cluster` label of the KafkaTopic/KafkaUser resources
 TOPIC_PARTITIONS = 6  # enough for the prod HPA's 6 replicas of a consumer group to all get work
 TOPIC_REPLICAS = 3
-TOPIC_RETENTION_MS = 7 * 24 * 3600 * 1000
 OPS_PRINCIPAL = "hearth-ops"
 COMPOSE_KAFKA_CA_FILE = "/etc/hearth/kafka-ca/ca.pem"  # the `certs` one-shot's CA, volume kafka-ca (read-only)
 
@@ -485,14 +485,14 @@ def kafka_topics() -> list[dict[str, Any]]:
                 "metadata": {
                     "name": topic,
                     "labels": {"strimzi.io/cluster": STRIMZI_CLUSTER, "app.kubernetes.io/part-of": "hearth"},
-                    "annotations": {"hearth.io/owner": owner},
+                    "annotations": {"hearth.io/owner": owner, "hearth.io/retention": retention_of(topic).reason},
                 },
                 "spec": {
                     "topicName": topic,
                     "partitions": TOPIC_PARTITIONS,
                     "replicas": TOPIC_REPLICAS,
                     "config": {
-                        "retention.ms": TOPIC_RETENTION_MS,
+                        "retention.ms": retention_of(topic).ms,
                         "min.insync.replicas": 2,
                         "cleanup.policy": "delete",
                     },

@@ -57,7 +57,8 @@ def test_asyncapi_has_a_channel_message_and_example_per_topic() -> None:
     assert list(document["channels"]) == [spec.topic for spec in CATALOG.values()]
     for spec in CATALOG.values():
         channel = document["channels"][spec.topic]
-        assert channel["address"] == spec.topic
+        assert channel["address"] == "{prefix}" + spec.topic
+        assert channel["parameters"]["prefix"] == {"$ref": "#/components/parameters/prefix"}
         message = document["components"]["messages"][spec.topic]
         assert message["examples"][0]["payload"]["type"] == spec.type
         payload = _resolve(document, message["payload"])
@@ -104,3 +105,13 @@ def _all_refs_resolve(document: dict[str, Any], node: Any) -> bool:
     if isinstance(node, list):
         return all(_all_refs_resolve(document, item) for item in node)
     return True
+
+
+def test_asyncapi_names_the_servers_and_their_scram_security() -> None:
+    document = json.loads(artifacts()["asyncapi.json"])
+
+    assert set(document["servers"]) == {"local", "compose", "production"}
+    for server in document["servers"].values():
+        assert server["protocol"] == "kafka-secure"
+        assert [_resolve(document, ref)["type"] for ref in server["security"]] == ["scramSha512"]
+    assert document["components"]["parameters"]["prefix"]["default"] == ""

@@ -95,7 +95,7 @@ def test_the_topics_one_shot_creates_the_catalog_with_configured_partitions(comp
     assert create == 'hearth topics create "$@"'
     assert acls == "exec hearth kafka apply-acls"
     assert raw["command"][raw["command"].index("--partitions") + 1] == "${HEARTH_TOPIC_PARTITIONS:-6}"
-    assert "--retention-ms" in raw["command"]
+    assert "--retention-ms" not in raw["command"]  # each topic's retention comes from the catalog
     assert spec["environment"]["HEARTH_KAFKA_BOOTSTRAP"] == "kafka:9092"
     assert spec["depends_on"] == {"kafka": {"condition": "service_healthy"}}
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from hearth.contracts import CATALOG, SERVICES, dlq_topic
+from hearth.contracts.retention import retention_of
 from hearth.contracts.subscribers import SUBSCRIBERS
 
 PORTS = {"screening": 8081, "fulfillment": 8082, "session": 8083, "followup": 8084}
@@ -325,6 +326,7 @@ def test_strimzi_topics_are_the_catalog_and_the_dead_letter_topics(helpers, rend
         assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", topic["metadata"]["name"])  # a valid resource name
         assert topic["spec"]["partitions"] >= 6 and topic["spec"]["replicas"] >= 3
         assert topic["spec"]["config"]["min.insync.replicas"] < topic["spec"]["replicas"]
+        assert topic["spec"]["config"]["retention.ms"] == retention_of(topic["spec"]["topicName"]).ms
 
 
 def test_each_service_writes_only_its_own_topics_and_reads_what_it_consumes(helpers, rendered):

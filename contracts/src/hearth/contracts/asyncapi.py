@@ -13,10 +13,56 @@ from typing import Any
 from hearth.contracts.catalog import CATALOG, SERVICES, EventSpec
 from hearth.contracts.envelope import Event
 from hearth.contracts.primitives import PATIENT_ID_PATTERN
+from hearth.contracts.retention import retention_of
 from hearth.contracts.schema import event_schema
 from hearth.contracts.subscribers import SUBSCRIBERS, Subscriber
 
 _KAFKA = "0.5.0"
+_SECURITY = [{"$ref": "#/components/securitySchemes/scram"}]
+SERVERS: dict[str, Any] = {
+    "local": {
+        "host": "127.0.0.1:9092",
+        "protocol": "kafka-secure",
+        "protocolVersion": "4.3.1",
+        "title": "Local broker (deploy/local)",
+        "description": "`python3 deploy/local/infra.py up`; its CA is .state/local/kafka/tls/ca.pem, its admin's "
+        'settings `eval "$(python3 deploy/local/infra.py env)"`. No topic prefix unless one is chosen.',
+        "security": _SECURITY,
+    },
+    "compose": {
+        "host": "localhost:29092",
+        "protocol": "kafka-secure",
+        "title": "docker compose, from the host",
+        "description": "kafka:9092 inside the compose network; the CA is in the kafka-ca volume "
+        "(/etc/hearth/kafka-ca/ca.pem in the services).",
+        "security": _SECURITY,
+    },
+    "production": {
+        "host": "{bootstrap}",
+        "protocol": "kafka-secure",
+        "title": "Production (deploy/k8s/overlays/prod)",
+        "description": "The managed brokers; ask the operators for the bootstrap list, the CA and the topic prefix.",
+        "variables": {
+            "bootstrap": {
+                "default": "kafka-0.kafka.example.internal:9093",
+                "description": "One of the brokers (HEARTH_KAFKA_BOOTSTRAP in deploy/k8s/overlays/prod/kafka.env).",
+            }
+        },
+        "security": _SECURITY,
+    },
+}
+SCRAM: dict[str, Any] = {
+    "type": "scramSha512",
+    "description": "SASL/SCRAM-SHA-512 over TLS (SASL_SSL); verify the broker's certificate with the environment's "
+    "CA. Each service and each registered subscriber has its own user; a subscriber gets its password from "
+    "`hearth subscribers add|credentials` (docs/subscribing.md).",
+}
+PREFIX: dict[str, Any] = {
+    "description": "The environment's topic prefix (HEARTH_TOPIC_PREFIX), empty by default; environments that "
+    "share a cluster are kept apart by it, e.g. `staging.`.",
+    "default": "",
+    "examples": ["", "staging."],
+}
 
 
 def asyncapi_document(registry: Mapping[str, Subscriber] | None = None) -> dict[str, Any]:
@@ -30,12 +76,19 @@ def asyncapi_document(registry: Mapping[str, Subscriber] | None = None) -> dict[
         schema = _hoist(event_schema(spec), schemas)
         message_name = spec.data_model.__name__
         messages[spec.topic] = _message(spec, schema)
+        retention = retention_of(spec.topic)
         channels[spec.topic] = {
-            "address": spec.topic,
+            "address": "{prefix}" + spec.topic,
             "title": spec.name,
-            "description": f"Owned by {spec.owner}. {spec.description}",
+            "description": f"Owned by {spec.owner}. {spec.description} Kept {retention.days} days: {retention.reason}.",
             "messages": {message_name: {"$ref": f"#/components/messages/{spec.topic}"}},
-            "bindings": {"kafka": {"topic": spec.topic, "bindingVersion": _KAFKA}},
+            "parameters": {"prefix": {"$ref": "#/components/parameters/prefix"}},
+            "bindings": {
+                "kafka": {
+                    "topicConfiguration": {"cleanup.policy": ["delete"], "retention.ms": retention.ms},
+                    "bindingVersion": _KAFKA,
+                }
+            },
         }
         for action, service in [("send", spec.owner), *(("receive", c) for c in spec.consumers)]:
             operations[f"{service}-{action}-{spec.topic.replace('.', '_')}"] = {
@@ -67,9 +120,15 @@ def asyncapi_document(registry: Mapping[str, Subscriber] | None = None) -> dict[
             ),
         },
         "defaultContentType": Event.CONTENT_TYPE,
+        "servers": SERVERS,
         "channels": channels,
         "operations": operations,
-        "components": {"schemas": schemas, "messages": messages},
+        "components": {
+            "schemas": schemas,
+            "messages": messages,
+            "parameters": {"prefix": PREFIX},
+            "securitySchemes": {"scram": SCRAM},
+        },
     }
 
 

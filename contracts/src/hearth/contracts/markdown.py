@@ -8,6 +8,7 @@ from typing import Any
 
 from hearth.contracts.catalog import CATALOG, EventSpec
 from hearth.contracts.primitives import IDENTIFIER_PATTERN, PATIENT_ID_PATTERN
+from hearth.contracts.retention import retention_of
 from hearth.contracts.schema import event_schema
 from hearth.contracts.subscribers import SUBSCRIBERS, Subscriber
 
@@ -61,7 +62,8 @@ def events_markdown(registry: Mapping[str, Subscriber] | None = None) -> str:
             spec.description,
             "",
             f"Type `{spec.type}` · owner **{spec.owner}** · consumers {consumers_of(spec)} · "
-            f"schema `schemas/{spec.topic}.json`",
+            f"schema `schemas/{spec.topic}.json` · kept {retention_of(spec.topic).days} days "
+            f"({retention_of(spec.topic).reason})",
             "",
             *_fields(schema, data["properties"], data.get("required", [])),
         ]

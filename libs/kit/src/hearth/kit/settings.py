@@ -71,9 +71,10 @@ class KitSettings(KafkaSettings):
         " under the producer's max_request_size and the DLQ topic's max.message.bytes (1 MiB by default)",
     )
     inbox_retention_hours: float = Field(
-        default=720,
+        default=9840,
         gt=0,
-        description="How long consumed event ids are kept against redelivery; must exceed the topics' retention",
+        description="How long consumed event ids are kept against redelivery; must exceed the topics' retention"
+        " (the longest is 400 days: hearth.contracts.retention)",
     )
     idempotency_retention_hours: float = Field(
         default=168, gt=0, description="How long an Idempotency-Key's first response is replayed"

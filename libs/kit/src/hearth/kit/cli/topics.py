@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..topics import catalog_topics, ensure_topics
+from ..topics import catalog_topic_configs, catalog_topics, configure_topics, ensure_topics
 from .kafka import settings
 
 
@@ -13,25 +13,35 @@ def register(commands: Any) -> None:
     group = commands.add_parser("topics", help="Kafka topics of the catalog").add_subparsers(
         dest="action", required=True
     )
-    create = group.add_parser("create", help="create missing topics (idempotent)")
+    create = group.add_parser(
+        "create", help="create missing topics and set every topic's retention from the catalog (idempotent)"
+    )
     create.add_argument("--partitions", type=int, default=6)
     create.add_argument("--replication", type=int, default=1)
-    create.add_argument("--retention-ms", type=int, default=None)
+    create.add_argument(
+        "--retention-ms", type=int, default=None, help="one retention for every topic (throwaway environments only)"
+    )
     create.set_defaults(run=create_topics)
     group.add_parser("list", help="the topic names of the catalog").set_defaults(run=list_topics)
 
 
 async def create_topics(args: argparse.Namespace) -> int:
     config = settings()
+    configs = catalog_topic_configs(config.topic_prefix)
+    if args.retention_ms is not None:
+        configs = {topic: {"retention.ms": str(args.retention_ms)} for topic in configs}
     created = await ensure_topics(
         config.kafka_bootstrap,
         catalog_topics(config.topic_prefix),
         partitions=args.partitions,
         replication=args.replication,
-        retention_ms=args.retention_ms,
+        configs=configs,
         client=config.kafka_client_options(),
     )
     print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
+    changed = await configure_topics(config.kafka_bootstrap, configs, config.kafka_client_options())
+    if changed:
+        print(f"retention set on {len(changed)} existing topic(s): {', '.join(changed)}")
     return 0
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hearth.contracts import CATALOG, Event
-from hearth.contracts.generate import artifacts, main
+from hearth.contracts.generate import ASYNCAPI, SCHEMA_DIR, artifacts, main
 from hearth.contracts.subscribers import readers_of
 
 CONTRACTS = Path(__file__).resolve().parents[1]
@@ -29,16 +29,16 @@ def test_check_fails_on_an_edited_missing_or_stale_file(tmp_path: Path) -> None:
     (tmp_path / "EVENTS.md").write_text("hand-written")
     assert main(["--check", "--out", str(tmp_path)]) == 1
     main(["--out", str(tmp_path)])
-    (tmp_path / "asyncapi.json").unlink()
+    (tmp_path / ASYNCAPI).unlink()
     assert main(["--check", "--out", str(tmp_path)]) == 1
     main(["--out", str(tmp_path)])
-    (tmp_path / "schemas" / "screening.gone.v1.json").write_text("{}")
+    (tmp_path / SCHEMA_DIR / "screening.gone.v1.json").write_text("{}")
     assert main(["--check", "--out", str(tmp_path)]) == 1
 
 
 def test_generation_refuses_a_breaking_change_unless_allowed(tmp_path: Path) -> None:
-    shutil.copytree(CONTRACTS / "schemas", tmp_path / "schemas")
-    snapshot = tmp_path / "schemas" / "screening.approved.v1.json"
+    shutil.copytree(CONTRACTS / SCHEMA_DIR, tmp_path / SCHEMA_DIR)
+    snapshot = tmp_path / SCHEMA_DIR / "screening.approved.v1.json"
     old = json.loads(snapshot.read_text())
     old["$defs"]["Approved"]["properties"]["retired_field"] = {"type": "string", "description": "gone"}
     snapshot.write_text(json.dumps(old))
@@ -50,7 +50,7 @@ def test_generation_refuses_a_breaking_change_unless_allowed(tmp_path: Path) -> 
 
 
 def test_asyncapi_has_a_channel_message_and_example_per_topic() -> None:
-    document: dict[str, Any] = json.loads(artifacts()["asyncapi.json"])
+    document: dict[str, Any] = json.loads(artifacts()[ASYNCAPI])
 
     assert document["asyncapi"] == "3.0.0"
     assert document["defaultContentType"] == Event.CONTENT_TYPE
@@ -72,7 +72,7 @@ def test_asyncapi_has_a_channel_message_and_example_per_topic() -> None:
 
 
 def test_asyncapi_names_the_owner_and_every_consumer() -> None:
-    operations = json.loads(artifacts()["asyncapi.json"])["operations"].values()
+    operations = json.loads(artifacts()[ASYNCAPI])["operations"].values()
     for spec in CATALOG.values():
         mine = [o for o in operations if o["channel"]["$ref"] == f"#/channels/{spec.topic}"]
         assert sorted((o["action"], o.get("x-service") or o["x-subscriber"]) for o in mine) == sorted(
@@ -108,7 +108,7 @@ def _all_refs_resolve(document: dict[str, Any], node: Any) -> bool:
 
 
 def test_asyncapi_names_the_servers_and_their_scram_security() -> None:
-    document = json.loads(artifacts()["asyncapi.json"])
+    document = json.loads(artifacts()[ASYNCAPI])
 
     assert set(document["servers"]) == {"local", "compose", "production"}
     for server in document["servers"].values():

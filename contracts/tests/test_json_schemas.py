@@ -10,9 +10,10 @@ import pytest
 from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
 
 from hearth.contracts import EventSpec, build_event
+from hearth.contracts.generate import SCHEMA_DIR
 from hearth.contracts.schema import event_schema
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / SCHEMA_DIR
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from hearth.contracts import CATALOG, SERVICES, EventSpec, dlq_topic
-from hearth.contracts.generate import artifacts
+from hearth.contracts.generate import ASYNCAPI, artifacts
 from hearth.contracts.retention import SIGNALS, STATE, longest_retention, retention_of
 
 
@@ -34,7 +34,7 @@ def test_approvals_are_state_and_dead_letters_have_their_own() -> None:
 
 def test_the_asyncapi_document_and_events_md_show_each_retention() -> None:
     files = artifacts()
-    document = json.loads(files["asyncapi.json"])
+    document = json.loads(files[ASYNCAPI])
     for spec in CATALOG.values():
         binding = document["channels"][spec.topic]["bindings"]["kafka"]
         assert binding["topicConfiguration"]["retention.ms"] == retention_of(spec.topic).ms

@@ -13,9 +13,10 @@ from pydantic import Field
 
 from hearth.contracts import CATALOG, EventData, EventSpec
 from hearth.contracts.compat import breaking_changes
+from hearth.contracts.generate import SCHEMA_DIR
 from hearth.contracts.schema import event_schema
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[1] / SCHEMA_DIR
 Schema = dict[str, Any]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hearth.contracts import CATALOG, SERVICES
-from hearth.contracts.generate import main
+from hearth.contracts.generate import SCHEMA_DIR, main
 from hearth.contracts.subscribers import (
     SUBSCRIBERS,
     RegistryError,
@@ -88,10 +88,10 @@ def test_retiring_an_event_a_subscriber_still_reads_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # "v1 stays until every consumer moved": a snapshot whose event left the catalog, still in the registry.
-    shutil.copytree(CONTRACTS / "schemas", tmp_path / "schemas")
-    retired = json.loads((tmp_path / "schemas" / "screening.approved.v1.json").read_text())
+    shutil.copytree(CONTRACTS / SCHEMA_DIR, tmp_path / SCHEMA_DIR)
+    retired = json.loads((tmp_path / SCHEMA_DIR / "screening.approved.v1.json").read_text())
     retired["$id"] = retired["$id"].replace("approved", "approved-old")
-    (tmp_path / "schemas" / "screening.approved-old.v1.json").write_text(json.dumps(retired))
+    (tmp_path / SCHEMA_DIR / "screening.approved-old.v1.json").write_text(json.dumps(retired))
     registry = tmp_path / "subscribers.toml"
     registry.write_text(ENTRY.replace("org.hearth.screening.approved.v1", "screening.approved-old.v1"))
 
@@ -100,4 +100,4 @@ def test_retiring_an_event_a_subscriber_still_reads_is_refused(
     assert status == 2
     out = capsys.readouterr().out
     assert "screening.approved-old.v1" in out and "billing" in out
-    assert (tmp_path / "schemas" / "screening.approved-old.v1.json").exists()  # nothing written
+    assert (tmp_path / SCHEMA_DIR / "screening.approved-old.v1.json").exists()  # nothing written

@@ -18,7 +18,7 @@ from hearth.kit.testing.service_harness import ServiceUnderTest, running_service
 from hearth.screening.main import define
 from hearth.screening.settings import ScreeningSettings
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[3] / "contracts/src/hearth/contracts/schemas"
 Emitted = Callable[..., Awaitable[list[Event[Any]]]]
 
 

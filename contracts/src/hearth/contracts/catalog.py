@@ -23,7 +23,7 @@ from hearth.contracts.events import audit
 Service = Literal["screening", "fulfillment", "session", "followup"]
 SERVICES: tuple[Service, ...] = ("screening", "fulfillment", "session", "followup")
 SCHEMA_BASE_URI = "https://schemas.hearth.internal/events/"
-"""Base of every ``dataschema``; topic ``t`` has its schema in ``contracts/schemas/<t>.json``."""
+"""Base of every ``dataschema``; topic ``t`` has its schema in the package's ``schemas/<t>.json``."""
 
 _TYPE = re.compile(r"^org\.hearth\.(?P<owner>[a-z]+)\.(?P<name>[a-z][a-z-]*[a-z])\.v(?P<version>[1-9][0-9]*)$")
 

@@ -1,4 +1,5 @@
-"""Write (or check) the generated artifacts: schemas/<topic>.json, asyncapi.json and EVENTS.md.
+"""Write (or check) the generated artifacts: the JSON Schemas and the AsyncAPI document inside the package
+(src/hearth/contracts/schemas/<topic>.json, src/hearth/contracts/asyncapi.json, shipped in the wheel) and EVENTS.md.
 
     uv run python -m hearth.contracts.generate            # write; refuses a breaking schema change
     uv run python -m hearth.contracts.generate --check    # exit 1 when a committed file differs
@@ -26,13 +27,15 @@ from hearth.contracts.markdown import events_markdown
 from hearth.contracts.schema import event_schema
 from hearth.contracts.subscribers import Subscriber, packaged_registry, parse_subscribers, readers_of
 
-SCHEMA_DIR = "schemas"
+PACKAGE_DIR = "src/hearth/contracts"
+SCHEMA_DIR = f"{PACKAGE_DIR}/schemas"
+ASYNCAPI = f"{PACKAGE_DIR}/asyncapi.json"
 
 
 def artifacts(registry: Mapping[str, Subscriber] | None = None) -> dict[str, str]:
     """Relative path → content of every generated file (with the packaged subscriber registry by default)."""
     files = {f"{SCHEMA_DIR}/{spec.topic}.json": _json(event_schema(spec)) for spec in CATALOG.values()}
-    files["asyncapi.json"] = _json(asyncapi_document(registry))
+    files[ASYNCAPI] = _json(asyncapi_document(registry))
     files["EVENTS.md"] = events_markdown(registry)
     return files
 

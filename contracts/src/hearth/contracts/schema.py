@@ -1,4 +1,4 @@
-"""JSON Schema of each event: the whole CloudEvent with its typed data, as published under contracts/schemas/.
+"""JSON Schema of each event: the whole CloudEvent with its typed data, as published in the package's schemas/.
 
 The published schemas are *open* (no ``additionalProperties: false``) although our models forbid unknown
 fields when building: a schema describes what a reader must accept, and within a major version a newer

@@ -65,6 +65,8 @@ async def test_bundle_and_export_from_the_events_on_kafka(kafka_topics, unique_n
 
     code, _, err = await asyncio.to_thread(_cli, prefix, ["fhir", "bundle", "pt-nobody"])
     assert code == 1 and "no events for pt-nobody" in err
+    code, _, err = await asyncio.to_thread(_cli, unique_name("none") + ".", ["fhir", "bundle", "pt-ex-foundation"])
+    assert code == 1 and "no hearth topics with prefix" in err, "reading no topics is not an empty journey"
 
     since = START + timedelta(days=29)
     out_dir = tmp_path / "export"

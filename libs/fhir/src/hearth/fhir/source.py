@@ -1,6 +1,6 @@
-"""The events on Kafka, read the way `hearth patient timeline` reads them (the kit's `read_all`), and held to the
-same provenance rules as a consuming service: a record is used only when its event parses, travels on its type's
-topic and comes from its type's owner. Everything else is counted, never mapped."""
+"""The events on Kafka, read the way `hearth patient timeline` reads them (the kit's `check_readable` and
+`read_all`), and held to the same provenance rules as a consuming service: a record is used only when its event
+parses, travels on its type's topic and comes from its type's owner. Everything else is counted, never mapped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from hearth.contracts import ContractError, Event, parse_event, spec_for
 from hearth.fhir.journey import MAPPINGS
-from hearth.kit.cli.kafka import read_all, settings
+from hearth.kit.cli.kafka import check_readable, read_all, settings
 
 
 @dataclass
@@ -37,8 +37,11 @@ def topics(prefix: str) -> list[str]:
 
 
 async def read_events(patient_id: str | None = None) -> Read:
-    """Every usable event now on Kafka, of one patient or of all."""
-    prefix, found = settings().topic_prefix, Read()
+    """Every usable event now on Kafka, of one patient or of all. Every topic must exist and be readable (else a
+    one-line `CliError`): a resource built from part of the history would be wrong, not just incomplete."""
+    config, found = settings(), Read()
+    prefix = config.topic_prefix
+    await check_readable(config, topics(prefix))
     async for record in read_all(topics(prefix)):
         if patient_id is not None and record.key is not None and record.key.decode(errors="replace") != patient_id:
             continue  # keyed by patient: skip without parsing

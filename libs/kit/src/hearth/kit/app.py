@@ -30,6 +30,7 @@ from .broker import make_broker
 from .checkpoints import checkpoint_publisher
 from .clock import Clock, SystemClock
 from .consumer import InboxConsumer
+from .contract_routes import contracts_router
 from .db import TRANSIENT_DB_ERRORS, create_pool
 from .dead_letter_routes import dead_letter_router
 from .dead_letters import DeadLetterPublisher
@@ -166,6 +167,7 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
         app.add_exception_handler(exc_type, unavailable)
     _add_operational_routes(app)
     app.include_router(dead_letter_router())
+    app.include_router(contracts_router())
     for router in definition.routers:
         app.include_router(router)
     # Added innermost first: the trace context wraps everything, so even an early 413 carries the request id.

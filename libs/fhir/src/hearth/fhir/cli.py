@@ -11,17 +11,23 @@ from typing import Any
 
 from hearth.fhir.journey import bundle, journey, ndjson_by_type, updated_since
 from hearth.fhir.source import Read, read_events
+from hearth.kit.cli.kafka import environment_help
 
 
 def register(commands: Any) -> None:
     group = commands.add_parser("fhir", help="the care journey as FHIR R4 resources").add_subparsers(
         dest="action", required=True
     )
-    one = group.add_parser("bundle", help="one patient's journey as a FHIR Bundle (type collection), from Kafka")
+    kafka = {"epilog": environment_help(), "formatter_class": argparse.RawDescriptionHelpFormatter}
+    one = group.add_parser(
+        "bundle", help="one patient's journey as a FHIR Bundle (type collection), from Kafka", **kafka
+    )
     one.add_argument("patient_id")
     one.add_argument("--out", help="write the Bundle to this file (default: standard output)")
     one.set_defaults(run=run_bundle)
-    export = group.add_parser("export", help="every patient's resources as Bulk Data NDJSON, one file per type")
+    export = group.add_parser(
+        "export", help="every patient's resources as Bulk Data NDJSON, one file per type", **kafka
+    )
     export.add_argument("--since", type=_moment, help="only resources changed at or after this time (RFC 3339)")
     export.add_argument("--out", default="fhir-export", help="output folder (default: fhir-export)")
     export.set_defaults(run=run_export)

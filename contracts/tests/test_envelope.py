@@ -45,7 +45,7 @@ def test_build_event_fills_the_envelope_from_the_catalog() -> None:
     assert uuid.UUID(event.id).version == 4
     assert event.type == "org.hearth.screening.screened.v1"
     assert event.source == "/hearth/screening"
-    assert event.dataschema == spec_for(Screened).dataschema
+    assert event.dataschema == spec_for(Screened).event_dataschema == f"{spec_for(Screened).dataschema}?minor=0"
     assert event.datacontenttype == "application/json"
     assert event.subject == event.partitionkey == "pt-123"
     assert uuid.UUID(event.correlationid)

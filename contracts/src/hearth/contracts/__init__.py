@@ -7,7 +7,16 @@ where the schemas live.
 """
 
 from hearth.contracts.base import EventData
-from hearth.contracts.catalog import CATALOG, SERVICES, EventSpec, Service, dlq_topic, spec_for, topic_for
+from hearth.contracts.catalog import (
+    CATALOG,
+    SERVICES,
+    EventSpec,
+    Service,
+    dlq_topic,
+    schema_minor,
+    spec_for,
+    topic_for,
+)
 from hearth.contracts.codec import build_event, parse_event
 from hearth.contracts.envelope import Event
 from hearth.contracts.errors import ContractError
@@ -65,6 +74,7 @@ __all__ = [
     "build_event",
     "dlq_topic",
     "parse_event",
+    "schema_minor",
     "spec_for",
     "topic_for",
 ]

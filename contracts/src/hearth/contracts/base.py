@@ -13,7 +13,11 @@ Strictness, decided once for all models:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
@@ -24,6 +28,42 @@ from hearth.contracts.errors import ContractError
 _READING_KEY = "hearth.contracts.reading"
 READING: Mapping[str, Any] = MappingProxyType({_READING_KEY: True})
 """Validation context under which models ignore unknown keys (used by ``parse_event``)."""
+
+
+_READING_CODES: ContextVar[bool] = ContextVar("hearth.contracts.reading_codes", default=False)
+CODE_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+"""What any code of an open code list looks like, known or not."""
+
+
+@contextmanager
+def reading_codes() -> Iterator[None]:
+    """While reading events (``parse_event``): a code an open code list does not know yet is let through."""
+    token = _READING_CODES.set(True)
+    try:
+        yield
+    finally:
+        _READING_CODES.reset(token)
+
+
+class OpenCodes(StrEnum):
+    """A code list that grows within a major version (a new reason, a new kind of adverse event).
+
+    Its published schema accepts any code shaped like :data:`CODE_PATTERN` besides the known ones. Reading an
+    event, a code this version does not know becomes a member named ``UNKNOWN`` whose value is the code as
+    published (``code.known`` is False); building one, or ``Codes("x")`` anywhere else, is refused as usual.
+    """
+
+    @property
+    def known(self) -> bool:
+        return self._name_ != "UNKNOWN"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not (_READING_CODES.get() and isinstance(value, str) and re.match(CODE_PATTERN, value)):
+            return None
+        unknown = str.__new__(cls, value)
+        unknown._name_, unknown._value_ = "UNKNOWN", value
+        return unknown
 
 
 class ContractModel(BaseModel):
@@ -62,6 +102,9 @@ class EventData(ContractModel):
     """
 
     event_type: ClassVar[str]
+    event_minor: ClassVar[int] = 0
+    """Raised by one with every additive change of this event's schema; events carry it in ``dataschema``
+    (``…/<topic>.json?minor=<n>``). The tests refuse a changed schema whose minor did not go up."""
 
     @classmethod
     def example(cls) -> Self:

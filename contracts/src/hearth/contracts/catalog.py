@@ -74,8 +74,24 @@ class EventSpec:
 
     @property
     def dataschema(self) -> str:
-        """URI of the JSON Schema of this event, carried in every event's ``dataschema``."""
+        """URI of the JSON Schema of this event type and major version: the schema's ``$id``."""
         return f"{SCHEMA_BASE_URI}{self.topic}.json"
+
+    @property
+    def minor(self) -> int:
+        """The minor version of this event's schema (``event_minor`` of its payload class)."""
+        return self.data_model.event_minor
+
+    @property
+    def event_dataschema(self) -> str:
+        """What events carry in ``dataschema``: the schema's URI with the minor, ``…/<topic>.json?minor=<n>``."""
+        return f"{self.dataschema}?minor={self.minor}"
+
+
+def schema_minor(dataschema: str) -> int:
+    """The minor version a ``dataschema`` names (0 when it names none, as before minors were published)."""
+    _, found, minor = dataschema.rpartition("?minor=")
+    return int(minor) if found and minor.isdigit() else 0
 
 
 def _spec(model: type[EventData], consumers: tuple[Service, ...]) -> EventSpec:

@@ -10,7 +10,7 @@ from uuid import uuid4
 
 from pydantic import ValidationError
 
-from hearth.contracts.base import READING
+from hearth.contracts.base import READING, reading_codes
 from hearth.contracts.catalog import CATALOG, spec_for
 from hearth.contracts.envelope import DataT, Event
 from hearth.contracts.errors import ContractError
@@ -49,7 +49,7 @@ def build_event(
         time=time or datetime.now(UTC),
         subject=subject,
         datacontenttype="application/json",
-        dataschema=spec.dataschema,
+        dataschema=spec.event_dataschema,
         partitionkey=subject,
         correlationid=correlationid or str(uuid4()),
         causationid=causationid,
@@ -62,8 +62,9 @@ def parse_event(raw: bytes | bytearray | str | Mapping[str, Any]) -> Event[Any]:
     """Read a structured-mode CloudEvent (a Kafka record value, or its decoded JSON object).
 
     ``type`` selects the payload model, so ``event.data`` is e.g. a :class:`Screened`. Fields the model does
-    not know (added by a newer minor version of the same major) are ignored; every known field is validated.
-    Raises :class:`ContractError` naming the offending field.
+    not know (added by a newer minor version of the same major) are ignored; every known field is validated. A
+    code an open code list does not know yet (``ReasonCode``, ``AdverseEventKind``) is read as an ``UNKNOWN``
+    member holding the code (``code.known`` is False). Raises :class:`ContractError` naming the offending field.
     """
     document = _decode(raw)
     event_type = document.get("type")
@@ -75,7 +76,8 @@ def parse_event(raw: bytes | bytearray | str | Mapping[str, Any]) -> Event[Any]:
     if spec is None:
         raise ContractError("type", f"unknown event type {event_type!r} (a newer major version needs a newer package)")
     try:
-        return event_class(spec.data_model).model_validate(document, context=READING)
+        with reading_codes():
+            return event_class(spec.data_model).model_validate(document, context=READING)
     except ValidationError as error:
         raise ContractError.from_validation(error) from error
 

@@ -26,6 +26,9 @@ An *id* is 1-64 characters of letters, digits and `_ . : -`, starting with a let
 a *patient id* is the same with 3-64 characters. Times are RFC 3339 with an offset, normalised to UTC.
 """
 
+_ENUMS_NOTE = """A closed list (a field's `one of …`) never grows within a major version: a new value is a new major.
+An open code list (marked *Open list*) grows within a major version: read a code you do not know as unknown."""
+
 _SUBSCRIBERS_NOTE = """Systems outside this repository (marked † above), from
 `contracts/src/hearth/contracts/subscribers.toml`: each is the Kafka principal `User:<name>`, may read the listed
 topics only and use consumer groups named `<prefix><name>.…` only. How to join: `docs/subscribing.md`."""
@@ -62,7 +65,7 @@ def events_markdown(registry: Mapping[str, Subscriber] | None = None) -> str:
             spec.description,
             "",
             f"Type `{spec.type}` · owner **{spec.owner}** · consumers {consumers_of(spec)} · "
-            f"schema `schemas/{spec.topic}.json` · kept {retention_of(spec.topic).days} days "
+            f"schema `schemas/{spec.topic}.json`, minor {spec.minor} · kept {retention_of(spec.topic).days} days "
             f"({retention_of(spec.topic).reason})",
             "",
             *_fields(schema, data["properties"], data.get("required", [])),
@@ -72,12 +75,20 @@ def events_markdown(registry: Mapping[str, Subscriber] | None = None) -> str:
     for s in subscribers.values():
         topics = ", ".join(f"`{topic}`" for topic in s.topics)
         lines.append(f"| {s.name} | {_cell(s.team)} | {_cell(s.contact)} | {topics} | {_cell(s.description)} |")
-    enums = {name: d for spec in specs for name, d in event_schema(spec)["$defs"].items() if "enum" in d}
-    lines += ["", "## Enumerations"]
+    enums = {name: d for spec in specs for name, d in event_schema(spec)["$defs"].items() if _codes(d) is not None}
+    lines += ["", "## Enumerations", "", _ENUMS_NOTE]
     for name, definition in enums.items():
         lines += ["", f"### {name}", "", " ".join(definition.get("description", "").split()), ""]
-        lines.append(", ".join(f"`{value}`" for value in definition["enum"]))
+        lines.append(", ".join(f"`{value}`" for value in _codes(definition) or []))
     return "\n".join(lines) + "\n"
+
+
+def _codes(definition: Mapping[str, Any]) -> list[Any] | None:
+    """The values of a closed list (``enum``) or the known codes of an open one (``anyOf``: codes or a pattern)."""
+    if "enum" in definition:
+        return list(definition["enum"])
+    known = [option["enum"] for option in definition.get("anyOf", []) if "enum" in option]
+    return list(known[0]) if known else None
 
 
 def _fields(
@@ -94,7 +105,7 @@ def _fields(
 def _describe(root: Mapping[str, Any], node: Mapping[str, Any]) -> str:
     if "$ref" in node:
         name = str(node["$ref"]).rsplit("/", 1)[-1]
-        return f"[{name}](#{name.lower()})" if "enum" in root["$defs"][name] else name
+        return f"[{name}](#{name.lower()})" if _codes(root["$defs"][name]) is not None else name
     if "const" in node:
         return f"`{json.dumps(node['const'])}`"
     if "enum" in node:

@@ -8,12 +8,14 @@ producer may add optional fields that an older reader has to let through.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import CoreSchema
 
+from hearth.contracts.base import CODE_PATTERN, OpenCodes
 from hearth.contracts.catalog import EventSpec
 from hearth.contracts.codec import build_event, event_class
 from hearth.contracts.envelope import Event
@@ -50,9 +52,13 @@ def event_schema(spec: EventSpec) -> dict[str, Any]:
     }
     properties["dataschema"] = {
         "type": "string",
-        "const": spec.dataschema,
-        "description": properties["dataschema"]["description"],
+        "pattern": f"^{_literal(spec.dataschema)}(\\?minor=[0-9]+)?$",
+        "description": f"{spec.dataschema}?minor=<n>: this schema, at the minor version the producer was built with"
+        " (a newer minor only adds, so this schema reads it).",
     }
+    for name, definition in generated.get("$defs", {}).items():
+        if name in _open_code_lists():
+            generated["$defs"][name] = _open(definition)
     schema: dict[str, Any] = {
         "$schema": DRAFT,
         "$id": spec.dataschema,
@@ -66,6 +72,31 @@ def event_schema(spec: EventSpec) -> dict[str, Any]:
     }
     published: dict[str, Any] = _publishable(schema)
     return published
+
+
+def _literal(text: str) -> str:
+    """``text`` as a regular expression matching itself, in the ECMA-262 dialect JSON Schema uses (a validator in
+    Unicode mode refuses escapes such as ``\\-``, so only the syntax characters are escaped)."""
+    return re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", text)
+
+
+def _open_code_lists() -> set[str]:
+    return {cls.__name__ for cls in OpenCodes.__subclasses__()}
+
+
+def _open(definition: dict[str, Any]) -> dict[str, Any]:
+    """An open code list: the known codes, or any code shaped like one (added by a newer minor version)."""
+    known = [code for code in definition["enum"]]
+    note = (
+        "Open list: codes may be added within a major version; read a code you do not know as unknown "
+        f"(it matches {CODE_PATTERN})."
+    )
+    return {
+        "title": definition["title"],
+        "description": f"{definition.get('description', '')} {note}".strip(),
+        "type": "string",
+        "anyOf": [{"type": "string", "enum": known}, {"type": "string", "pattern": CODE_PATTERN}],
+    }
 
 
 def _publishable(node: Any) -> Any:

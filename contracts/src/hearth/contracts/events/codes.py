@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from hearth.contracts.base import OpenCodes
 
 
-class ReasonCode(StrEnum):
+class ReasonCode(OpenCodes):
     """Why a screening was not eligible, needs review, or why a clinician declined or revoked.
 
     Exclusions (outcome ineligible): under_18, state_not_served, uncontrolled_hypertension (above 140/90

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from enum import StrEnum
 from typing import ClassVar, Literal, Self
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from hearth.contracts.base import EventData
+from hearth.contracts.base import EventData, OpenCodes
 from hearth.contracts.primitives import EXAMPLE_AT, Identifier, StrictBool, StrictInt, UtcDatetime
 
 
-class AdverseEventKind(StrEnum):
+class AdverseEventKind(OpenCodes):
     """Kind of adverse event observed during or after a session; other when none fits."""
 
     HYPERTENSION = "hypertension"

@@ -4,7 +4,8 @@
 2. the operator runs `hearth subscribers add NAME` as the broker's admin and hands over the settings it prints;
 3. the team runs examples/subscribers/python/subscriber.py with those settings only: every event of its topics is
    stored once (duplicates ignored), an unreadable record is parked, nothing else is readable;
-4. `add` again is idempotent and narrows the ACLs to a narrowed entry; `remove` takes the access away.
+4. the operator rewinds its consumer group to a date and the subscriber reads that history again;
+5. `add` again is idempotent and narrows the ACLs to a narrowed entry; `remove` takes the access away.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,7 @@ async def test_a_team_follows_the_guide_with_the_python_example(infra, unique_na
     registry.write_text(registry_entry(name, READS))
     assert load_subscribers(registry.read_text())[name].topics == tuple(READS)
     await ensure_topics(infra.kafka_bootstrap, catalog_topics(prefix), partitions=2)
+    since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     approved, completed, shipped = (
         build_event(CATALOG[f"org.hearth.{t}"].data_model.example(), subject="pt-subscriber-1")
         for t in ("screening.approved.v1", "session.session-completed.v1", "fulfillment.box-shipped.v1")
@@ -129,6 +132,16 @@ async def test_a_team_follows_the_guide_with_the_python_example(infra, unique_na
             assert "Authorization" in await refused(infra.kafka_bootstrap, subscriber, prefix + topic)
         other_group = await refused(infra.kafka_bootstrap, subscriber, prefix + READS[0], group=f"{prefix}session")
         assert other_group == "GroupAuthorizationFailedError"
+
+        # Starting again from history: the operator rewinds the (stopped) group; a fresh store gets every event.
+        rewound = hearth("subscribers", "rewind", name, "--since", since, "--registry", str(registry), prefix=prefix)
+        assert rewound.returncode == 0, rewound.stderr
+        assert f"consumer group {prefix}{name}.main: 4 partition(s)" in rewound.stdout
+        again_run = subprocess.run(
+            [sys.executable, str(EXAMPLE), *READS, "--store", str(tmp_path / "again.db"), "--idle-seconds", "4"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert len(again_run.stdout.splitlines()) == 2, again_run.stderr
 
         again = hearth("subscribers", "add", name, "--registry", str(registry), prefix=prefix)
         assert again.returncode == 0 and "HEARTH_KAFKA_PASSWORD" not in again.stdout, again.stdout

@@ -1,11 +1,12 @@
-"""`hearth subscribers list|add|credentials|remove`: registered subscribers on a running broker.
+"""`hearth subscribers list|add|credentials|remove|rewind`: registered subscribers on a running broker.
 
 The registry (`subscribers.toml` in hearth-contracts) says who may read what; these commands make a broker agree,
 as its administrator (HEARTH_KAFKA_* of the broker's super user, e.g. `eval "$(python3 deploy/local/infra.py
 env)"` locally, or the `topics` one-shot of docker compose). `add` is idempotent: it puts the ACLs the registry
 derives in place (and removes ones the entry no longer grants), creates the SCRAM user when it does not exist
 yet, and prints the client settings; a password is shown only when it was set by this command. Kafka keeps
-salted passwords only: a lost one is replaced with `credentials --rotate`.
+salted passwords only: a lost one is replaced with `credentials --rotate`. `rewind` moves a subscriber's consumer
+group (stopped) back to a date, so it reads again what the topics still hold from then on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,9 @@ from hearth.contracts.subscribers import SUBSCRIBERS, Subscriber, load_subscribe
 from .. import scram
 from ..acls import create_acls, delete_acls, delete_principal_acls, principal_acls, subscriber_acls
 from ..client_settings import FORMATS, ClientSettings
+from ..group_offsets import GroupActiveError, rewind_group
 from ..settings import KafkaSettings
+from .errors import CliError
 from .kafka import settings
 
 
@@ -57,6 +61,15 @@ def register(commands: Any) -> None:
             )
         if name == "credentials":
             command.add_argument("--rotate", action="store_true", help="set a new password and show it")
+    rewind = group.add_parser(
+        "rewind", help="move a subscriber's consumer group back to a date: it reads the history the topics still hold"
+    )
+    rewind.add_argument("name")
+    rewind.add_argument(
+        "--since", required=True, type=_utc, help="ISO date or time, e.g. 2027-01-01 (UTC unless given)"
+    )
+    rewind.add_argument("--group", default="main", help="the group within the subscriber's prefix (default: main)")
+    rewind.set_defaults(run=rewind_subscriber)
     for command in group.choices.values():
         command.add_argument("--registry", type=Path, help="another registry file (to try an entry before it ships)")
 
@@ -170,4 +183,27 @@ async def remove(args: argparse.Namespace) -> int:
     finally:
         await admin.close()
     print(f"{args.name}: {'user deleted' if had_user else 'no user'}, {deleted} ACL binding(s) deleted")
+    return 0
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def rewind_subscriber(args: argparse.Namespace) -> int:
+    subscriber, config = _entry(args), settings()
+    if subscriber is None:
+        return 2
+    group = subscriber.group_prefix(config.topic_prefix) + args.group
+    topics = [config.topic_prefix + topic for topic in subscriber.topics]
+    try:
+        offsets = await rewind_group(config, group, topics, args.since)
+    except GroupActiveError as busy:
+        raise CliError(str(busy)) from busy
+    for tp, offset in sorted(offsets.items()):
+        print(f"{tp.topic}[{tp.partition}] -> {offset}")
+    print(
+        f"consumer group {group}: {len(offsets)} partition(s) set to their first record since {args.since.isoformat()}"
+    )
     return 0

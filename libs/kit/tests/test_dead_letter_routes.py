@@ -13,8 +13,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from hearth.contracts import dlq_topic, spec_for, topic_for
 from hearth.contracts.events.screening import Screened
+from hearth.kit import audit_keys, migrations
 from hearth.kit import dead_letters as dl
-from hearth.kit import migrations
 from hearth.kit.app import create_app
 from hearth.kit.auth import AuthSettings, Role, mint_token
 from hearth.kit.service import ServiceDefinition
@@ -52,6 +52,7 @@ async def service(infra, unique_name) -> AsyncIterator[tuple[httpx.AsyncClient, 
         topic_prefix=prefix,
         jwt_secret=SECRET,
         idempotency_secret="an-idempotency-key-that-is-32-bytes-or-more",
+        audit_signing_key=audit_keys.encode_private(audit_keys.generate()),
         consumer_max_attempts=1,
         outbox_sweep_seconds=0.2,
     )
@@ -119,3 +120,15 @@ async def _end_offset(infra, topic: str) -> int:
         return int(next(iter(ends.values())))
     finally:
         await consumer.stop()
+
+
+def test_the_replay_command_says_what_is_missing_without_a_traceback(capsys, monkeypatch):
+    from hearth.kit.cli import main as hearth
+
+    monkeypatch.delenv("HEARTH_TOKEN", raising=False)
+    with pytest.raises(SystemExit) as no_token:
+        hearth(["dlq", "replay", "followup", "7", "--url", "http://127.0.0.1:9"])
+    assert no_token.value.code == 2 and "HEARTH_TOKEN" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as unreachable:
+        hearth(["dlq", "replay", "followup", "7", "--url", "http://127.0.0.1:9", "--token", "t"])
+    assert unreachable.value.code == 1 and "cannot reach followup at http://127.0.0.1:9" in capsys.readouterr().out

@@ -88,7 +88,12 @@ async def replay_letters(args: argparse.Namespace) -> int:
         print("no token: pass --token or set HEARTH_TOKEN (role ops)")
         return 2
     body = {"all": True} if args.all else {"ids": args.ids}
-    status, answer = await asyncio.to_thread(_post, f"{args.url.rstrip('/')}/dead-letters/replay", body, token)
+    url = f"{args.url.rstrip('/')}/dead-letters/replay"
+    try:
+        status, answer = await asyncio.to_thread(_post, url, body, token)
+    except (urllib.error.URLError, OSError) as unreachable:
+        print(f"cannot reach {args.service} at {args.url}: {getattr(unreachable, 'reason', unreachable)}")
+        return 1
     if status != 200:
         print(f"{args.service} refused the replay ({status}): {answer}")
         return 1

@@ -116,7 +116,7 @@ async def test_a_team_follows_the_guide_with_the_python_example(infra, unique_na
         store = tmp_path / "events.db"
         env = {"PATH": os.environ["PATH"], **settings}
         run = subprocess.run(
-            [sys.executable, str(EXAMPLE), *READS, "--store", str(store), "--idle-seconds", "4"],
+            [sys.executable, str(EXAMPLE), *READS, "--store", str(store), "--idle-seconds", "3"],
             env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert run.returncode == 0, run.stderr
@@ -138,7 +138,7 @@ async def test_a_team_follows_the_guide_with_the_python_example(infra, unique_na
         assert rewound.returncode == 0, rewound.stderr
         assert f"consumer group {prefix}{name}.main: 4 partition(s)" in rewound.stdout
         again_run = subprocess.run(
-            [sys.executable, str(EXAMPLE), *READS, "--store", str(tmp_path / "again.db"), "--idle-seconds", "4"],
+            [sys.executable, str(EXAMPLE), *READS, "--store", str(tmp_path / "again.db"), "--idle-seconds", "3"],
             env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert len(again_run.stdout.splitlines()) == 2, again_run.stderr

@@ -71,13 +71,15 @@ def store(db: sqlite3.Connection, record: ConsumerRecord[bytes, bytes]) -> dict[
 async def run(topics: list[str], db: sqlite3.Connection, idle_seconds: float | None) -> int:
     consumer = consumer_from_environment(topics)
     await consumer.start()
-    stored, idle = 0, 0.0
+    stored, idle, seen_any = 0, 0.0, False
     try:
         while True:
             batch = await consumer.getmany(timeout_ms=1000, max_records=500)
             idle = 0.0 if batch else idle + 1.0
-            if idle_seconds is not None and idle >= idle_seconds:
+            # Idle time counts from the first record on (joining the group takes a moment); 30 s at most before it.
+            if idle_seconds is not None and idle >= (idle_seconds if seen_any else 30):
                 return stored
+            seen_any = seen_any or bool(batch)
             for tp, records in batch.items():
                 for record in records:
                     if (event := store(db, record)) is not None:
@@ -92,7 +94,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("topics", nargs="+", help="catalog topics, e.g. screening.approved.v1 (no prefix)")
     parser.add_argument("--store", default="events.db", help="SQLite file of stored events")
-    parser.add_argument("--idle-seconds", type=float, help="stop after this long without a record (tests)")
+    parser.add_argument("--idle-seconds", type=float, help="stop after this long without a record, once one came")
     args = parser.parse_args()
     db = sqlite3.connect(args.store)
     db.executescript(SCHEMA)

@@ -20,14 +20,19 @@ from . import audit, db, dev, dlq, events, kafka_acls, subscribers, tokens, topi
 from .errors import CliError, explain
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The whole `hearth` command line, with the command groups of other workspace packages (`hearth rules`)."""
     parser = argparse.ArgumentParser(prog="hearth", description=__doc__)
     commands = parser.add_subparsers(dest="group", required=True)
     for module in (dlq, db, topics, kafka_acls, subscribers, events, audit, tokens, dev):
         module.register(commands)
-    for plugin in entry_points(group="hearth.cli"):  # command groups of other workspace packages (`hearth rules`)
+    for plugin in entry_points(group="hearth.cli"):
         plugin.load()(commands)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its errors are explained below, in one line
     try:
         result = args.run(args)

@@ -58,6 +58,8 @@ class InboxConsumer:
         self._busy = asyncio.Lock()  # held while a batch is settled: revocation waits for it
         self._next_delay = backoff_delays(cap=5.0)
         self.gaps: dict[_TP, PositionGap] = {}
+        self._to_commit: dict[TopicPartition, int] = {}
+        self._committing: asyncio.Task[None] | None = None
 
     @property
     def healthy(self) -> bool:
@@ -110,6 +112,8 @@ class InboxConsumer:
         if self._consumer is not None:
             async with self._busy:
                 consumer, self._consumer = self._consumer, None
+            if self._committing is not None:
+                await asyncio.wait([self._committing], timeout=5.0)
             await asyncio.wait_for(consumer.stop(), 10.0)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -146,16 +150,19 @@ class InboxConsumer:
                         consumer.seek(TopicPartition(topic, partition), first)
                 return
         self._next_delay = backoff_delays(cap=5.0)
-        await self._commit_informational(consumer, records)
+        self._commit_later(consumer, positions.next_offsets(records))
 
-    async def _commit_informational(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumedRecord]) -> None:
-        """Kafka's view of the position, for lag dashboards; the database's is the one that counts."""
-        offsets = {
-            TopicPartition(t, p): o
-            for (t, p), o in positions.next_offsets(records).items()
-            if (t, p) in self._positioned
-        }
-        await self._commit(consumer, offsets)
+    def _commit_later(self, consumer: AIOKafkaConsumer, after: dict[_TP, int]) -> None:
+        """Kafka's view of the position, for lag dashboards only (the database's is the one that counts): sent
+        in the background, the latest offsets coalesced, so no batch waits for a broker round trip."""
+        self._to_commit.update({TopicPartition(t, p): o for (t, p), o in after.items() if (t, p) in self._positioned})
+        if self._to_commit and (self._committing is None or self._committing.done()):
+            self._committing = asyncio.create_task(self._commit_pending(consumer))
+
+    async def _commit_pending(self, consumer: AIOKafkaConsumer) -> None:
+        while self._to_commit:
+            offsets, self._to_commit = self._to_commit, {}
+            await self._commit(consumer, offsets)
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:
@@ -194,7 +201,7 @@ class InboxConsumer:
             consumer.resume(tp)
             seeked[tp] = offset
         metrics.CONSUMER_POSITION_FAULTS.labels(self._inbox.service).set(len(self.gaps))
-        await self._commit(consumer, seeked)  # lag tooling sees the database's position from the start
+        self._commit_later(consumer, {(tp.topic, tp.partition): o for tp, o in seeked.items()})  # for lag tools
 
     async def _gaps(self, consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[PositionGap]:
         async with self._inbox.pool.acquire() as conn:

@@ -163,7 +163,7 @@ def _env_name(cls: type[KitSettings], field: str, info: FieldInfo) -> str:
     return (prefix + field).upper()
 
 
-SERVE_REQUIRED = frozenset({"idempotency_secret", "audit_signing_key"})
+SERVE_REQUIRED = frozenset({"idempotency_secret", "audit_signing_key", "master_key"})
 """Secrets `serve` refuses to start without that `migrate` never gets (`KitSettings.missing_for_serve`)."""
 
 

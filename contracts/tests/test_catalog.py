@@ -21,7 +21,15 @@ from hearth.contracts import (
 )
 
 EXPECTED_TOPICS = {
-    "screening": ["screened", "approved", "declined", "approval-revoked", "safety-review-overdue", "audit-checkpoints"],
+    "screening": [
+        "screened",
+        "approved",
+        "declined",
+        "approval-revoked",
+        "safety-review-overdue",
+        "patient-erased",
+        "audit-checkpoints",
+    ],
     "fulfillment": ["box-shipped", "box-delivered", "order-cancelled", "box-returned", "box-lost", "audit-checkpoints"],
     "session": [
         "session-started",
@@ -39,9 +47,10 @@ EXPECTED_TOPICS = {
     ],
 }
 EXPECTED_CONSUMERS = {
-    "fulfillment": {"approved", "approval-revoked", "session-started"},
-    "session": {"approved", "approval-revoked", "box-shipped", "box-delivered"},
+    "fulfillment": {"approved", "approval-revoked", "session-started", "patient-erased"},
+    "session": {"approved", "approval-revoked", "box-shipped", "box-delivered", "patient-erased"},
     "followup": {
+        "patient-erased",
         "screened",
         "session-started",
         "session-completed",

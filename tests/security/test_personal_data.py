@@ -1,28 +1,41 @@
-"""Personal data planted in every free-text HTTP field of every service never reaches Kafka or a log line.
+"""Personal data planted in every free-text HTTP field of every service never reaches Kafka, a log line or a
+table in plain text, and a privacy officer's erasure makes it unreadable everywhere.
 
 A name, an address, a phone number, an e-mail address and a birth date go into every field that takes text:
-the intake's medications and drug names, the prescriber's justification and notes, the shipping details, the
-check-in and adverse-event notes, the therapist's integration notes, and an unknown field of a refused request.
-Then every record on every topic of the run (key, value and headers) and every line the four service processes
-logged are scanned: zero hits.
+the intake's medications and drug names, the prescriber's justification and notes, a safety item's and a
+follow-up item's resolution notes, the shipping details, the check-in and adverse-event notes, a dose change's
+justification, the therapist's integration notes, and an unknown field of a refused request. Every record on
+every topic of the run (key, value and headers), every line the four service processes logged and every row of
+every table of the four databases (audit trails included) are scanned: zero hits. The text is stored sealed
+with each patient's data key, and the services read it back. Then the privacy officer erases the patients at the
+screening service: every service destroys their keys (patient-erased), what they wrote reads `ERASED`, the
+scans still find nothing, and every audit trail still verifies against its signed checkpoints.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer
 
+from hearth.contracts import topic_for
+from hearth.contracts.events.audit import CHECKPOINTS
 from hearth.journey.client import Api, Refused
 from hearth.journey.personas import Persona, intake_body
 from hearth.journey.run import running_journey, settle
 from hearth.journey.timings import Timings
+from hearth.kit import audit_keys
+from hearth.kit.audit_verify import read_checkpoints, verify_anchored
 from hearth.kit.auth import Role
 from hearth.kit.settings import kafka_client_options
+from hearth.kit.testing.postgres import with_database
 from hearth.kit.topics import catalog_topics, partitions_of
+from hearth.kit.vault import ERASED
 
 NAME, ADDRESS, PHONE, EMAIL, BIRTH = (
     "Johanna Quixbury",
@@ -37,21 +50,43 @@ DRUG_TEXT = f"{NAME} {ADDRESS} {PHONE} {BIRTH}"  # a drug name field refuses '@'
 TIMINGS = Timings(dose_review_after=3600)
 
 
+PATIENTS = ("pt-phi-0001", "pt-phi-0002", "pt-phi-0003")
+
+
 def persona(pid: str, kind: Any) -> Persona:
     return Persona(pid, kind, "CO", None, 1, (), False, 200)
 
 
-async def test_planted_personal_data_reaches_no_record_and_no_log_line(infra, unique_name, tmp_path):
+async def test_planted_personal_data_is_nowhere_in_plain_text_and_erasure_shreds_it(infra, unique_name, tmp_path):
     prefix = unique_name("phi") + "."
     logs = tmp_path / "logs"
     async with running_journey(infra, prefix, logs, TIMINGS) as run:
         api = Api({n: run.stack.url(n) for n in run.stack.services}, run.stack.jwt_secret)
+        databases = {n: with_database(infra.pg_admin_dsn, urlsplit(dsn).path[1:]) for n, dsn in run.stack.dsns.items()}
         try:
-            await _walk_with_planted_text(api)
+            ids = await _walk_with_planted_text(api)
+            await settle(run, TIMINGS)
+            assert await _read_back(api, ids) == (TEXT, DRUG_TEXT, TEXT, 200), "the services could not read it back"
+            hits = await _plain_text_in(databases)
+            assert hits == [], "\n".join(hits)
+            for pid in PATIENTS:  # at the screening service: every other one follows patient-erased
+                await api.delete(
+                    "screening", f"/patients/{pid}/personal-data", role=Role.PRIVACY_OFFICER, subject="po-1"
+                )
+            await _until(lambda: _all_keys_shredded(databases), timeout=60)
+            assert await _read_back(api, ids) == (ERASED, ERASED, ERASED, 410)
         finally:
             await api.close()
+        hits = await _plain_text_in(databases)
+        assert hits == [], "\n".join(hits)
         await settle(run, TIMINGS)
         records = await _every_record(infra.kafka_bootstrap, prefix)
+        await run.stack.stop()  # each service checkpoints its final head
+        for name, dsn in databases.items():
+            verdict = await _verdict(infra, run, name, dsn)
+            assert verdict.intact and verdict.anchored_to == verdict.rows > 0, (name, verdict)
+    erased = [r for r in records if r.topic == prefix + "screening.patient-erased.v1"]
+    assert {r.key.decode() for r in erased} == set(PATIENTS)
     assert len(records) >= 10, "the walk produced too few events for the scan to mean anything"
     lines = [line for path in sorted(Path(logs).glob("*.log")) for line in path.read_text().splitlines()]
     assert len(lines) >= 8, "the services logged too little for the scan to mean anything"
@@ -63,8 +98,9 @@ async def test_planted_personal_data_reaches_no_record_and_no_log_line(infra, un
         assert not hits, f"{planted!r} in the logs: {hits[:3]}"
 
 
-async def _walk_with_planted_text(api: Api) -> None:
-    a, b, c = "pt-phi-0001", "pt-phi-0002", "pt-phi-0003"
+async def _walk_with_planted_text(api: Api) -> dict[str, Any]:
+    """Every free-text field of every service gets TEXT; returns the ids the erasure test reads back."""
+    a, b, c = PATIENTS
     clinician = "clin-co"
     decisions = {}
     for pid, kind in ((a, "review_approved"), (b, "foundation"), (c, "foundation")):
@@ -177,6 +213,43 @@ async def _walk_with_planted_text(api: Api) -> None:
     )
     await api.post("session", f"/sessions/{sid}/close", {}, role=Role.CLINICIAN, subject=clinician)
     await _until(lambda: _integrate(api, sid))
+    await _resolve_the_rest(api, a, clinician)
+    return {"assessment": decisions[a], "order": oid, "session": sid}
+
+
+async def _resolve_the_rest(api: Api, pid: str, clinician: str) -> None:
+    """The remaining free text: a dose change's justification, a safety item's and a follow-up item's
+    resolution notes."""
+    await api.post(
+        "session",
+        f"/patients/{pid}/next-dose",
+        {"dose_mg": 300, "justification": TEXT},
+        role=Role.CLINICIAN,
+        subject=clinician,
+    )
+    safety = (await api.get("screening", "/safety-items", role=Role.CLINICIAN, params={"status": "all"})).json()
+    item_id = next(i["id"] for i in safety["items"] if i["patient_id"] == pid)
+    await api.post(
+        "screening", f"/safety-items/{item_id}/resolve", {"note": TEXT}, role=Role.CLINICIAN, subject=clinician
+    )
+    params = {"patient_id": pid, "status": "all"}
+    found = await _until(
+        lambda: _items(api, params),
+    )
+    await api.post(
+        "followup",
+        f"/follow-up-items/{found[0]['item_id']}/resolve",
+        {"note": TEXT},
+        role=Role.CLINICIAN,
+        subject=clinician,
+    )
+
+
+async def _items(api: Api, params: dict[str, str]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (
+        await api.get("followup", "/follow-up-items", role=Role.CLINICIAN, params=params)
+    ).json()["items"]
+    return items
 
 
 async def _order(api: Api, pid: str) -> dict[str, Any] | None:
@@ -241,3 +314,63 @@ async def _every_record(bootstrap: str, prefix: str) -> list[Any]:
     finally:
         await consumer.stop()
     return records
+
+
+async def _read_back(api: Api, ids: dict[str, Any]) -> tuple[Any, ...]:
+    """What the services show clinicians and the pharmacy: the justification, a drug name, a check-in's notes,
+    and the status of reading the shipping details."""
+    assessment = (await api.get("screening", f"/assessments/{ids['assessment']}", role=Role.CLINICIAN)).json()
+    session = (await api.get("session", f"/sessions/{ids['session']}", role=Role.CLINICIAN)).json()
+    label = await api.get(
+        "fulfillment", f"/orders/{ids['order']}/shipping-details", role=Role.PHARMACY, accept=(200, 410)
+    )
+    drugs = [t["drug"] for t in assessment["answers"]["antidepressant_trials"]]
+    notes = [c.get("notes") for c in session["check_ins"] if c.get("notes")]
+    return assessment["decision"]["justification"], drugs[0], notes[0], label.status_code
+
+
+async def _plain_text_in(databases: dict[str, str]) -> list[str]:
+    """Every planted value found in any row of any table of any service's database (all its schemas)."""
+    hits = []
+    for name, dsn in databases.items():
+        conn = await asyncpg.connect(dsn)
+        try:
+            tables = await conn.fetch(
+                "SELECT schemaname, tablename FROM pg_tables"
+                " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+            )
+            assert {"public", "audit"} <= {t["schemaname"] for t in tables}
+            for schema, table in tables:
+                for row in await conn.fetch(f'SELECT t::text AS row FROM "{schema}"."{table}" t'):
+                    hits += [f"{name}.{schema}.{table}: {p!r}" for p in (*PLANTED, DRUG_TEXT) if p in row["row"]]
+        finally:
+            await conn.close()
+    return hits
+
+
+async def _all_keys_shredded(databases: dict[str, str]) -> bool:
+    """Every service that held a key of the patients has destroyed it (and each held at least one)."""
+    for dsn in databases.values():
+        conn = await asyncpg.connect(dsn)
+        try:
+            live, shredded = await conn.fetchrow(
+                "SELECT count(*) FILTER (WHERE shredded_at IS NULL), count(*) FILTER (WHERE shredded_at IS NOT NULL)"
+                " FROM hearth_data_keys WHERE patient_id = ANY($1::text[])",
+                list(PATIENTS),
+            )
+        finally:
+            await conn.close()
+        if live or not shredded:
+            return False
+    return True
+
+
+async def _verdict(infra: Any, run: Any, name: str, dsn: str) -> Any:
+    topic = run.stack.prefix + topic_for(CHECKPOINTS[name])
+    checkpoints = await read_checkpoints(infra.kafka_bootstrap, topic, kafka_client_options())
+    key = audit_keys.public_key(run.stack.audit_public_keys[name])
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await verify_anchored(conn, checkpoints, key, now=datetime.now(UTC), max_lag=timedelta(0))
+    finally:
+        await conn.close()

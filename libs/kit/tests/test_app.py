@@ -4,6 +4,7 @@ through a handler never reaches a log line."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -19,7 +20,7 @@ from hearth.contracts.events.screening import Screened
 from hearth.kit import audit_keys, migrations
 from hearth.kit.app import RuntimeDep, create_app
 from hearth.kit.auth import AuthSettings, Principal, Role, mint_token, require_roles
-from hearth.kit.commands import run_command
+from hearth.kit.commands import personal_text, run_command
 from hearth.kit.http_errors import Command
 from hearth.kit.logging import get_logger
 from hearth.kit.service import ServiceDefinition
@@ -32,6 +33,7 @@ SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 AUTH = AuthSettings(jwt_secret=SECRET)
 IDEMPOTENCY_SECRET = "a-test-idempotency-key-that-is-32-bytes-or-more"
 AUDIT_SIGNING_KEY = audit_keys.encode_private(audit_keys.generate())
+MASTER_KEY = base64.b64encode(b"a-test-master-key-of-32-bytes-ok").decode()
 log = get_logger("probe")
 
 PLANTED = {
@@ -49,6 +51,7 @@ class Probe(Command):
 
 class Accepted(BaseModel):
     event_id: str
+    note: str | None = personal_text()
 
 
 def _router() -> APIRouter:
@@ -65,7 +68,7 @@ def _router() -> APIRouter:
             log.info("probe_received", note=cmd.note, recipient_name=PLANTED["name"], patient_id=cmd.patient_id)
             event = tx.emit(Screened.example(), subject=cmd.patient_id)
             await tx.conn.execute("INSERT INTO probe_effects VALUES ($1)", event.id)
-            return Accepted(event_id=str(event.id))
+            return Accepted(event_id=str(event.id), note=cmd.note)
 
         return await run_command(request, runtime.uow, principal.subject, handle, status_code=201)
 
@@ -87,6 +90,7 @@ async def app_client(private_infra) -> AsyncIterator[tuple[httpx.AsyncClient, st
         jwt_secret=SECRET,
         idempotency_secret=IDEMPOTENCY_SECRET,
         audit_signing_key=AUDIT_SIGNING_KEY,
+        master_key=MASTER_KEY,
     )
     definition = ServiceDefinition(name="screening", title="probe", routers=(_router(),))
     app = create_app(definition, settings)
@@ -150,7 +154,8 @@ async def test_idempotency_key_replays_the_first_result(app_client):
     first = await client.post("/probes", json=body, headers=headers)
     second = await client.post("/probes", json=body, headers=headers)
     assert first.status_code == second.status_code == 201
-    assert first.json() == second.json()
+    # The replay is the first response without its free text: the stored copy never held it.
+    assert first.json()["note"] == "first" and second.json() == {**first.json(), "note": None}
     reused = await client.post("/probes", json={**body, "note": "other"}, headers=headers)
     assert reused.status_code == 422
     import asyncpg
@@ -160,6 +165,7 @@ async def test_idempotency_key_replays_the_first_result(app_client):
         assert await conn.fetchval("SELECT count(*) FROM probe_effects") == 1
         assert await conn.fetchval("SELECT count(*) FROM hearth_outbox") == 1
         stored = await conn.fetchval("SELECT request_hash FROM hearth_idempotency WHERE key = 'probe-1'")
+        response = await conn.fetchval("SELECT response::text FROM hearth_idempotency WHERE key = 'probe-1'")
     finally:
         await conn.close()
     # The fingerprint is keyed by the service's secret: the body cannot be confirmed by hashing a guess.
@@ -169,6 +175,7 @@ async def test_idempotency_key_replays_the_first_result(app_client):
     keyed = hmac.new(IDEMPOTENCY_SECRET.encode(), b"POST /probes\n" + sent, hashlib.sha256).hexdigest()
     assert plain not in stored
     assert stored == f"hmac-sha256:{keyed}"
+    assert "first" not in response and '"note": null' in response
 
 
 def test_serving_needs_secrets_that_migrating_does_not():
@@ -177,13 +184,18 @@ def test_serving_needs_secrets_that_migrating_does_not():
     with pytest.raises(ValueError, match="HEARTH_IDEMPOTENCY_SECRET"):
         create_app(definition, migrate_only)
     serving = migrate_only.model_copy(
-        update={"idempotency_secret": SecretStr(IDEMPOTENCY_SECRET), "audit_signing_key": SecretStr(AUDIT_SIGNING_KEY)}
+        update={
+            "idempotency_secret": SecretStr(IDEMPOTENCY_SECRET),
+            "audit_signing_key": SecretStr(AUDIT_SIGNING_KEY),
+            "master_key": SecretStr(MASTER_KEY),
+        }
     )
     assert create_app(definition, serving) is not None
     for field, bad, name in (
         ("idempotency_secret", "short", "HEARTH_IDEMPOTENCY_SECRET"),
         ("audit_signing_key", None, "HEARTH_AUDIT_SIGNING_KEY"),
         ("audit_signing_key", "bm90LTMyLWJ5dGVz", "HEARTH_AUDIT_SIGNING_KEY"),
+        ("master_key", None, "HEARTH_MASTER_KEY"),
     ):
         with pytest.raises(ValueError, match=name):
             create_app(definition, serving.model_copy(update={field: None if bad is None else SecretStr(bad)}))

@@ -9,10 +9,10 @@ import asyncpg
 import pytest
 
 from hearth.contracts import BoxDelivered, BoxShipped, parse_event
-from hearth.fulfillment.crypto import DataKey, MasterKey, Unreadable
 from hearth.fulfillment.settings import FulfillmentSettings
 from hearth.kit import audit
 from hearth.kit.auth import Role
+from hearth.kit.crypto import DataKey, MasterKey, Unreadable
 
 from .orders import PLANTED
 from .services import MASTER_KEY, approved, auth, caught_up, every_record, order_of, revoked, serving
@@ -105,6 +105,7 @@ async def test_erasing_a_patient_destroys_their_key_and_leaves_orders_and_events
     await svc.publish(approved("apr-a", "pt-erase"), approved("apr-b", "pt-erase"))
     first, second = (await order_of(svc, "apr-a"))["order_id"], (await order_of(svc, "apr-b"))["order_id"]
     system, pharmacy, ops = auth(svc, Role.SYSTEM), auth(svc, Role.PHARMACY), auth(svc, Role.OPS)
+    officer = auth(svc, Role.PRIVACY_OFFICER)
     for order_id in (first, second):
         given = await svc.client.post(f"/orders/{order_id}/shipping-details", json=DETAILS, headers=system)
         assert given.status_code == 200, given.text
@@ -116,10 +117,11 @@ async def test_erasing_a_patient_destroys_their_key_and_leaves_orders_and_events
     sealed, key_id = await _sealed_address(svc, first)
     assert _open(sealed, key_id, first, await _wrapped_key(svc, key_id)) == PLANTED["address_line1"]
 
-    assert (await svc.client.delete("/patients/pt-erase/personal-data", headers=pharmacy)).status_code == 403
-    erased = await svc.client.delete("/patients/pt-erase/personal-data", headers={**ops, "Idempotency-Key": "e-1"})
+    for other in (pharmacy, ops):
+        assert (await svc.client.delete("/patients/pt-erase/personal-data", headers=other)).status_code == 403
+    erased = await svc.client.delete("/patients/pt-erase/personal-data", headers={**officer, "Idempotency-Key": "e-1"})
     assert erased.status_code == 200 and erased.json()["keys_destroyed"] == 1
-    again = await svc.client.delete("/patients/pt-erase/personal-data", headers=ops)
+    again = await svc.client.delete("/patients/pt-erase/personal-data", headers=officer)
     assert again.json()["keys_destroyed"] == 0
 
     gone = await svc.client.get(f"/orders/{first}/shipping-details", headers=pharmacy)
@@ -152,8 +154,8 @@ async def test_erasing_a_patient_destroys_their_key_and_leaves_orders_and_events
     finally:
         await conn.close()
     assert [(e["action"], e["actor"], e["details"]) for e in entries] == [
-        ("personal_data_erased", "ops:tester-1", {"keys_destroyed": 1}),
-        ("personal_data_erased", "ops:tester-1", {"keys_destroyed": 0}),  # every erasure request is recorded
+        ("personal_data_erased", "privacy_officer:tester-1", {"keys_destroyed": 1}),
+        ("personal_data_erased", "privacy_officer:tester-1", {"keys_destroyed": 0}),  # every request is recorded
     ]
 
 
@@ -169,7 +171,7 @@ async def _sealed_address(svc, order_id: str) -> tuple[bytes, uuid.UUID]:
 async def _wrapped_key(svc, key_id: uuid.UUID) -> bytes | None:
     conn = await svc.db()
     try:
-        return await conn.fetchval("SELECT wrapped_key FROM patient_data_keys WHERE key_id = $1", key_id)
+        return await conn.fetchval("SELECT wrapped_key FROM hearth_data_keys WHERE key_id = $1", key_id)
     finally:
         await conn.close()
 

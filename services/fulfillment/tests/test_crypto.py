@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hearth.fulfillment.crypto import MasterKey, Unreadable
 from hearth.fulfillment.settings import FulfillmentSettings
+from hearth.kit.crypto import MasterKey, Unreadable
 
 KEY_ID = uuid.uuid4()
 

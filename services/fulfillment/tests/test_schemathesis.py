@@ -31,7 +31,7 @@ ROLES = {
     "/orders/{order_id}/boxes/{box_number}/lost": [Role.SYSTEM],
     "/orders/{order_id}/flags/{flag}/resolve": [Role.OPS],
     "/orders/{order_id}/shipping-details": [Role.PATIENT, Role.SYSTEM, Role.PHARMACY],
-    "/patients/{patient_id}/personal-data": [Role.OPS],
+    "/patients/{patient_id}/personal-data": [Role.PRIVACY_OFFICER],
 }
 
 

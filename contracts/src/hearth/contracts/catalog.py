@@ -18,7 +18,7 @@ from hearth.contracts import events as ev
 from hearth.contracts.base import EventData
 from hearth.contracts.envelope import Event
 from hearth.contracts.errors import ContractError
-from hearth.contracts.events import audit
+from hearth.contracts.events import audit, erasure
 
 Service = Literal["screening", "fulfillment", "session", "followup"]
 SERVICES: tuple[Service, ...] = ("screening", "fulfillment", "session", "followup")
@@ -34,6 +34,7 @@ _CONSUMERS: dict[type[EventData], tuple[Service, ...]] = {
     ev.Declined: (),
     ev.ApprovalRevoked: ("fulfillment", "session"),
     ev.SafetyReviewOverdue: (),
+    erasure.PatientErased: ("fulfillment", "session", "followup"),
     audit.ScreeningAuditCheckpoint: (),  # signed audit-trail heads, read by `hearth audit verify`
     ev.BoxShipped: ("session",),
     ev.BoxDelivered: ("session",),

@@ -82,6 +82,13 @@ class Api:
         headers = self._headers(role, subject) | {"Idempotency-Key": str(uuid.uuid4())}
         return await self._send("POST", service, path, body, headers, accept)
 
+    async def delete(
+        self, service: str, path: str, *, role: Role, subject: str, accept: tuple[int, ...] = (200,)
+    ) -> httpx.Response:
+        """DELETE with an Idempotency-Key (an erasure), retried like `post`."""
+        headers = self._headers(role, subject) | {"Idempotency-Key": str(uuid.uuid4())}
+        return await self._send("DELETE", service, path, None, headers, accept)
+
     async def get(
         self,
         service: str,

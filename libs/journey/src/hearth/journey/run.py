@@ -44,10 +44,12 @@ def make_stack(
     kafka_env: Mapping[str, Mapping[str, str]] | None = None,
     owner_dsns: Mapping[str, str] | None = None,
 ) -> Stack:
-    """The stack with this run's timings; fulfillment's master key is kept in `master_key_file`, because the
-    shipping details it wraps outlive the run."""
+    """The stack with this run's timings; each service's master key is kept beside `master_key_file` (which is
+    fulfillment's), because the personal data it wraps outlives the run."""
     overrides = timings.env()
-    overrides["fulfillment"] = {"HEARTH_MASTER_KEY": _master_key(master_key_file)}
+    for name in PORTS:  # fulfillment's file keeps its old name
+        path = master_key_file if name == "fulfillment" else master_key_file.with_name(f"master-key-{name}")
+        overrides[name] = {**overrides.get(name, {}), "HEARTH_MASTER_KEY": _master_key(path)}
     return Stack(
         bootstrap=bootstrap,
         dsns=dsns,

@@ -40,6 +40,7 @@ class Role(StrEnum):
     OPS = "ops"
     SYSTEM = "system"
     THERAPIST = "therapist"
+    PRIVACY_OFFICER = "privacy_officer"  # erases a patient's personal data (hearth.kit.erasure)
 
 
 _ROLE_NAMES = frozenset(r.value for r in Role)

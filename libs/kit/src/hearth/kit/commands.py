@@ -6,7 +6,9 @@ and its retry finds and replays the first response.
 
 The stored fingerprint of a request is an HMAC-SHA256 under the service's own `idempotency_secret`, never a plain
 hash of the body: a plain hash lets anyone who can guess a body (a person's shipping details) confirm it from a
-copy of the table.
+copy of the table. The stored response holds no free text either: fields declared with `personal_text()` are
+kept as null, so a replay answers without them (the caller sent that text itself) and erasing a patient leaves
+no plain copy behind in `hearth_idempotency`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import asyncpg
 import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .context import EventContext
 from .http_errors import ApiError
@@ -32,6 +34,29 @@ from .uow import UnitOfWork
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+_PERSONAL = "personal_text"
+
+
+def personal_text(description: str = "Free text a person wrote") -> Any:
+    """A view field holding what a person wrote: answered once, never stored with an Idempotency-Key's response."""
+    return Field(default=None, description=description, json_schema_extra={_PERSONAL: True})
+
+
+def without_personal_text(model: BaseModel) -> Any:
+    """The JSON of `model` with every `personal_text()` field, at any depth, set to null."""
+    dumped = model.model_dump(mode="json")
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        key = info.alias or name
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(_PERSONAL):
+            dumped[key] = None
+        elif isinstance(value, BaseModel):
+            dumped[key] = without_personal_text(value)
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, BaseModel) for v in value):
+            dumped[key] = [without_personal_text(v) for v in value]
+    return dumped
 
 
 async def run_command(
@@ -69,7 +94,8 @@ async def run_command(
                         f"{IDEMPOTENCY_HEADER} was already used for a different request",
                     )
                 return int(stored["status_code"]), orjson.loads(stored["response"])
-        body = (await fn(tx)).model_dump(mode="json")
+        result = await fn(tx)
+        body = result.model_dump(mode="json")
         if key is not None:
             await tx.conn.execute(
                 "INSERT INTO hearth_idempotency (principal, key, request_hash, status_code, response)"
@@ -78,7 +104,7 @@ async def run_command(
                 key,
                 fingerprint,
                 status_code,
-                orjson.dumps(body).decode(),
+                orjson.dumps(without_personal_text(result)).decode(),
             )
         return status_code, body
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import audit_keys
+from .crypto import decode_master_key
 
 
 class KafkaSettings(BaseSettings):
     """How to reach Kafka: shared by the services and the operations CLI."""
 
-    model_config = SettingsConfigDict(env_prefix="HEARTH_", extra="ignore", frozen=True)
+    # A refused value is never repeated in an error: it may be (part of) a secret.
+    model_config = SettingsConfigDict(env_prefix="HEARTH_", extra="ignore", frozen=True, hide_input_in_errors=True)
 
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated")
     topic_prefix: str = Field(
@@ -88,6 +90,12 @@ class KitSettings(KafkaSettings):
         description="This service's own HMAC key (32+ bytes) for Idempotency-Key request fingerprints; "
         "required to serve",
     )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 of 32 random bytes: the key that wraps every patient's data key (envelope encryption "
+        "of personal free text, crypto-shredding). Required to serve; keep it in a secret store: losing it makes "
+        "every sealed value unreadable",
+    )
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description="Ed25519 key signing this service's audit checkpoints (base64 of the 32-byte seed; "
@@ -102,11 +110,25 @@ class KitSettings(KafkaSettings):
     max_body_bytes: int = Field(default=65536, ge=1024, description="Larger request bodies get 413")
     shutdown_grace_seconds: float = Field(default=15.0, gt=0, description="Time to finish in-flight work on SIGTERM")
 
+    @field_validator("master_key")
+    @classmethod
+    def _usable_master_key(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None:
+            decode_master_key(key.get_secret_value())
+        return key
+
+    def master_key_bytes(self) -> bytes:
+        if self.master_key is None:
+            raise ValueError("HEARTH_MASTER_KEY is not set")
+        return decode_master_key(self.master_key.get_secret_value())
+
     def missing_for_serve(self) -> list[str]:
         """The settings `serve` needs that `migrate` does not (so a migration Job never holds them)."""
         missing = []
         if self.idempotency_secret is None or len(self.idempotency_secret.get_secret_value().encode()) < 32:
             missing.append("HEARTH_IDEMPOTENCY_SECRET (32 bytes or more)")
+        if self.master_key is None:
+            missing.append("HEARTH_MASTER_KEY (base64 of 32 random bytes)")
         try:
             audit_keys.signing_key(self.audit_signing_key.get_secret_value() if self.audit_signing_key else "")
         except ValueError:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from hearth.kit import audit
 from hearth.kit.tx import Tx
+from hearth.kit.vault import Vault
 
 from . import store, store_items
 from .domain import integration, items, mood
@@ -20,7 +22,7 @@ class NotFound(Exception):
         self.what = what
 
 
-async def record_integration(session_id: str, command: IntegrationCommand, tx: Tx) -> IntegrationView:
+async def record_integration(session_id: str, command: IntegrationCommand, vault: Vault, tx: Tx) -> IntegrationView:
     """Booking cancels the reminder at the window's opening; a done integration also the overdue check."""
     keys = [IntegrationWindowOpens.key(session_id), IntegrationWindowCloses.key(session_id)]
     await tx.lock_timers(*keys)
@@ -28,6 +30,10 @@ async def record_integration(session_id: str, command: IntegrationCommand, tx: T
     if session is None:
         raise NotFound("session", session_id)
     session, completed = integration.record(session, command, tx.now, new_id=str(uuid.uuid4()))
+    notes = await vault.seal(
+        tx.conn, session.patient_id, session.integration.notes, "followup.integration.notes", tx.now
+    )
+    session = replace(session, integration=replace(session.integration, notes=notes))
     await store.save_session(tx.conn, session)
     tx.cancel(keys[0])
     if command.status == "done":
@@ -57,12 +63,15 @@ async def submit_mood(
     return MeasurementView.of(measurement, patient.baseline)
 
 
-async def resolve_item(item_id: str, note: str | None, actor: str, tx: Tx) -> ItemView:
+async def resolve_item(item_id: str, note: str | None, actor: str, vault: Vault, tx: Tx) -> ItemView:
     item = await store_items.find_item(tx.conn, item_id, lock=True)
     if item is None:
         raise NotFound("follow-up item", item_id)
     item = items.resolve(item, actor, note, tx.now)
-    await store_items.save_resolution(tx.conn, item)
+    place = "followup.items"
+    await store_items.save_resolution(
+        tx.conn, await vault.seal_fields(tx.conn, item, item.patient_id, ("resolution_note",), place, tx.now)
+    )
     await audit.append(
         tx.conn, at=tx.now, actor=actor, action="follow_up_item.resolved", entity=f"follow-up-item:{item_id}"
     )

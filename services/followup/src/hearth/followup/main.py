@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from hearth.kit.erasure import erasure_router
 from hearth.kit.runner import run_service
 from hearth.kit.service import ServiceDefinition
+from hearth.kit.vault import Vault
 
 from . import api, subscriptions
 from .settings import FollowupSettings
 
 
 def define(settings: FollowupSettings) -> ServiceDefinition:
+    vault = Vault.from_settings(settings)  # integration and resolution notes sealed with each patient's key
     return ServiceDefinition(
         name="followup",
         package="hearth.followup",
         title="Follow-up service",
         description="Integration after each dosing session, mood tracking against the screening baseline, "
         "care-team follow-up items and the program's outcome figures.",
-        events=subscriptions.events(settings),
+        events=subscriptions.events(settings) | subscriptions.erasure(vault),
         timers=subscriptions.timers(settings),
-        routers=api.routers(settings),
+        routers=(*api.routers(settings, vault), erasure_router(vault)),
     )
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from functools import partial
 
 from hearth.contracts import AdverseEventReported, CheckInMissed, Screened, SessionCompleted, SessionStarted
+from hearth.contracts.events.erasure import PatientErased
+from hearth.kit.erasure import on_patient_erased
 from hearth.kit.inbox import EventHandler, event_routes
 from hearth.kit.timer_poller import TimerRoute, timer_routes
+from hearth.kit.vault import Vault
 
 from . import handlers
 from .settings import FollowupSettings
@@ -21,6 +24,11 @@ def events(settings: FollowupSettings) -> dict[str, EventHandler]:
         (CheckInMissed, handlers.on_check_in_missed),
         (AdverseEventReported, handlers.on_adverse_event_reported),
     )
+
+
+def erasure(vault: Vault) -> dict[str, EventHandler]:
+    """A privacy officer's erasure, announced by screening: this service destroys the patient's keys too."""
+    return event_routes((PatientErased, on_patient_erased(vault)))
 
 
 def timers(settings: FollowupSettings) -> dict[str, TimerRoute]:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from hearth.kit.commands import personal_text
+
 from .domain import mood
 from .domain.integration import DosingSession
 from .domain.items import FollowUpItem
@@ -121,7 +123,7 @@ class ItemView(BaseModel):
     raised_at: datetime
     resolved_at: datetime | None
     resolved_by: str | None
-    resolution_note: str | None
+    resolution_note: str | None = personal_text("What was done; free text")
 
     @classmethod
     def of(cls, item: FollowUpItem) -> ItemView:

@@ -1,5 +1,6 @@
 """HTTP API of the personal data this service holds: an order's shipping details (given by the patient or the
-patient app, read by the pharmacy to label the box) and their erasure by crypto-shredding (operations)."""
+patient app, read by the pharmacy to label the box). Their erasure by crypto-shredding is the kit's
+(`hearth.kit.erasure`: privacy officer, and the `patient-erased` event)."""
 
 from __future__ import annotations
 
@@ -13,21 +14,20 @@ from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.http_errors import ApiError, ErrorBody
 from hearth.kit.logging import redact_values
 from hearth.kit.tx import Tx
+from hearth.kit.vault import Vault
 
 from . import handlers, store, vault
-from .commands import GiveShippingDetails, OrderId, PatientId, actor, run
-from .crypto import MasterKey
-from .views import ErasureView, ShippingDetailsReceipt, ShippingDetailsView
+from .commands import GiveShippingDetails, OrderId, actor, run
+from .views import ShippingDetailsReceipt, ShippingDetailsView
 
 Giver = Annotated[Principal, Depends(require_roles(Role.PATIENT, Role.SYSTEM))]
 Labeller = Annotated[Principal, Depends(require_roles(Role.PHARMACY, Role.PATIENT))]
-Ops = Annotated[Principal, Depends(require_roles(Role.OPS))]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 404, 409, 422)}
 _DETAILS = "/orders/{order_id}/shipping-details"
 
 
-def router(master: MasterKey) -> APIRouter:
+def router(keys: Vault) -> APIRouter:
     api = APIRouter(tags=["personal data"], responses=_ERRORS)
 
     @api.post(
@@ -44,7 +44,7 @@ def router(master: MasterKey) -> APIRouter:
         patient = who.subject if who.role is Role.PATIENT else None
 
         async def handle(tx: Tx) -> ShippingDetailsReceipt:
-            return await handlers.give_shipping_details(tx, order_id, details, actor(who), master, patient)
+            return await handlers.give_shipping_details(tx, order_id, details, actor(who), keys, patient)
 
         with redact_values(*details.values()):
             return await run(request, runtime, who, handle)
@@ -61,7 +61,7 @@ def router(master: MasterKey) -> APIRouter:
             if order is None or (who.role is Role.PATIENT and who.subject != order.patient_id):
                 raise ApiError(404, "order_not_found", f"no order {order_id}")
             try:
-                details = await vault.get(conn, master, order_id)
+                details = await vault.get(conn, keys, order_id)
             except vault.Erased:
                 raise ApiError(
                     410,
@@ -71,18 +71,5 @@ def router(master: MasterKey) -> APIRouter:
         if details is None:
             raise ApiError(404, "shipping_details_not_found", f"no shipping details for order {order_id}")
         return ShippingDetailsView.of(order_id, details)
-
-    @api.delete(
-        "/patients/{patient_id}/personal-data",
-        response_model=ErasureView,
-        summary="Erase a patient's personal data by destroying their data keys (operations)",
-        description="Crypto-shredding: the encrypted shipping details stay stored but can never be read "
-        "again; orders, the audit log and the events are unchanged. Idempotent.",
-    )
-    async def erase(patient_id: PatientId, request: Request, runtime: RuntimeDep, who: Ops) -> JSONResponse:
-        async def handle(tx: Tx) -> ErasureView:
-            return await handlers.erase_personal_data(tx, patient_id, actor(who))
-
-        return await run(request, runtime, who, handle)
 
     return api

@@ -14,11 +14,11 @@ from hearth.contracts import ApprovalRevoked, Approved, Event, SessionStarted
 from hearth.kit import audit
 from hearth.kit.logging import redact_values
 from hearth.kit.tx import Tx
+from hearth.kit.vault import Vault
 
 from . import domain, store, vault
-from .crypto import MasterKey
 from .model import Order, Policies, Policy, Result
-from .views import ErasureView, OrderView, ShippingDetailsReceipt
+from .views import OrderView, ShippingDetailsReceipt
 
 
 class OrderNotFound(LookupError):
@@ -93,7 +93,7 @@ async def resolve_flag(tx: Tx, order_id: str, flag: str, actor: str, policy: Pol
 
 
 async def give_shipping_details(
-    tx: Tx, order_id: str, details: vault.ShippingDetails, actor: str, master: MasterKey, patient: str | None
+    tx: Tx, order_id: str, details: vault.ShippingDetails, actor: str, keys: Vault, patient: str | None
 ) -> ShippingDetailsReceipt:
     """`patient`: when a patient gives them, only for an order of their own."""
     with redact_values(*details.values()):
@@ -101,7 +101,7 @@ async def give_shipping_details(
         if patient is not None and patient != order.patient_id:
             raise OrderNotFound(order_id)
         domain.accept_destination(order, details.state)
-        key_id = await vault.put(tx.conn, master, order_id, order.patient_id, details, tx.now)
+        key_id = await vault.put(tx.conn, keys, order_id, order.patient_id, details, tx.now)
         await audit.append(
             tx.conn,
             at=tx.now,
@@ -111,19 +111,6 @@ async def give_shipping_details(
             details={"ship_to_state": details.state, "key_id": str(key_id)},
         )
     return ShippingDetailsReceipt(order_id=order_id, status="provided", ship_to_state=details.state, updated_at=tx.now)
-
-
-async def erase_personal_data(tx: Tx, patient_id: str, actor: str) -> ErasureView:
-    destroyed = await vault.shred(tx.conn, patient_id, tx.now)
-    await audit.append(
-        tx.conn,
-        at=tx.now,
-        actor=actor,
-        action="personal_data_erased",
-        entity=f"patient:{patient_id}",
-        details={"keys_destroyed": destroyed},
-    )
-    return ErasureView(patient_id=patient_id, keys_destroyed=destroyed, erased_at=tx.now)
 
 
 async def _load(tx: Tx, order_id: str) -> Order:

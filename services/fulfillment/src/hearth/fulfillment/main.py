@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hearth.kit.erasure import erasure_router
 from hearth.kit.runner import run_service
 from hearth.kit.service import ServiceDefinition
+from hearth.kit.vault import Vault
 from hearth.rules import RuleSource
 
 from . import api, api_personal, subscriptions
-from .crypto import MasterKey
 from .model import Policies
 from .settings import FulfillmentSettings
 
@@ -21,13 +22,14 @@ def define(settings: FulfillmentSettings) -> ServiceDefinition:
         next_box_threshold=settings.next_box_threshold,
         clock_skew=timedelta(seconds=settings.carrier_clock_skew_seconds),
     )
+    vault = Vault.from_settings(settings)
     return ServiceDefinition(
         name="fulfillment",
         package="hearth.fulfillment",
         title="Fulfillment service",
         description="Pharmacy orders from approvals, the treatment boxes and their shipping (Schedule III).",
-        events=subscriptions.events(policies),
-        routers=(api.router(policies), api_personal.router(MasterKey(settings.master_key_bytes()))),
+        events=subscriptions.events(policies, vault),
+        routers=(api.router(policies), api_personal.router(vault), erasure_router(vault)),
     )
 
 

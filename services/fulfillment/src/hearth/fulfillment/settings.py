@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from hearth.kit.settings import KitSettings
-
-MASTER_KEY_BYTES = 32
-
-
-def decode_master_key(value: str) -> bytes:
-    """The raw master key from its base64 text; raises ValueError (never echoing the key) when unusable."""
-    try:
-        raw = base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("must be base64 (standard alphabet, padded)") from None
-    if len(raw) != MASTER_KEY_BYTES:
-        raise ValueError(f"must decode to exactly {MASTER_KEY_BYTES} bytes (an AES-256 key)")
-    return raw
 
 
 class FulfillmentSettings(KitSettings):
     # A refused value is never repeated in the error: it may be (part of) the master key.
     model_config = SettingsConfigDict(hide_input_in_errors=True)
 
-    master_key: SecretStr = Field(
+    master_key: SecretStr = Field(  # required here (migrate too): shipping details are sealed with it
         description="Base64 of 32 random bytes: the key that wraps every patient's data key (envelope "
-        "encryption of shipping details). Keep it in a secret store; losing it makes every stored address "
+        "encryption of shipping details and notes). Keep it in a secret store; losing it makes every stored address "
         "unreadable. Generate with `python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())'`."
     )
     box_size: int = Field(
@@ -52,12 +36,3 @@ class FulfillmentSettings(KitSettings):
         ge=0,
         description="How far in the future a carrier's delivered_at may lie (clock skew) before it is refused",
     )
-
-    @field_validator("master_key")
-    @classmethod
-    def _usable_master_key(cls, key: SecretStr) -> SecretStr:
-        decode_master_key(key.get_secret_value())
-        return key
-
-    def master_key_bytes(self) -> bytes:
-        return decode_master_key(self.master_key.get_secret_value())

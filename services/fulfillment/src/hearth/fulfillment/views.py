@@ -119,12 +119,6 @@ class ShippingDetailsView(BaseModel):
         return cls(order_id=order_id, **vars(details))
 
 
-class ErasureView(BaseModel):
-    patient_id: str
-    keys_destroyed: int = Field(description="Data keys destroyed now (0 when none was live)")
-    erased_at: datetime
-
-
 class AuditEntry(BaseModel):
     seq: int
     at: datetime

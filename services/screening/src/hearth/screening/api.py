@@ -16,9 +16,10 @@ from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.commands import run_command
 from hearth.kit.http_errors import ApiError, ErrorBody, FieldError
 from hearth.kit.tx import Tx
+from hearth.kit.vault import Vault
 from hearth.rules import Rules
 
-from . import handlers, store
+from . import handlers, sealing, store
 from .bodies import ApproveBody, DeclineBody, IntakeBody, RevokeBody
 from .decisions import DecisionRefused
 from .settings import ScreeningSettings
@@ -64,7 +65,7 @@ def _must_be_caller(principal: Principal, value: str, field: str, what: str) -> 
         raise ApiError(403, f"{field}_not_caller", message, fields=[FieldError(field=f"body.{field}", message=message)])
 
 
-def router(settings: ScreeningSettings, rules: Rules) -> APIRouter:
+def router(settings: ScreeningSettings, rules: Rules, keys: Vault) -> APIRouter:
     api = APIRouter(tags=["screening"], responses=_ERRORS)
 
     @api.post("/intakes", status_code=201, response_model=AssessmentSummary, summary="Submit an intake")
@@ -79,7 +80,7 @@ def router(settings: ScreeningSettings, rules: Rules) -> APIRouter:
             request,
             runtime,
             who,
-            lambda tx: handlers.submit_intake(intake, criteria, book, policy, who.subject, tx),
+            lambda tx: handlers.submit_intake(intake, criteria, book, policy, who.subject, keys, tx),
             201,
         )
 
@@ -89,7 +90,8 @@ def router(settings: ScreeningSettings, rules: Rules) -> APIRouter:
             assessment = await store.load_assessment(conn, assessment_id)
             if assessment is None:
                 raise ApiError(404, "assessment_not_found", "no assessment with this id")
-            return AssessmentView.with_decision(assessment, await store.load_decision(conn, assessment_id))
+            decision = await sealing.open_decision(conn, keys, await store.load_decision(conn, assessment_id))
+            return AssessmentView.with_decision(await sealing.open_assessment(conn, keys, assessment), decision)
 
     @api.post("/assessments/{assessment_id}/decision", status_code=201, response_model=DecisionView, summary="Decide")
     async def decide(
@@ -102,11 +104,15 @@ def router(settings: ScreeningSettings, rules: Rules) -> APIRouter:
         if isinstance(body, ApproveBody):
             approve = body.request()
             return await _command(
-                request, runtime, who, lambda tx: handlers.approve(assessment_id, approve, book, who.subject, tx), 201
+                request,
+                runtime,
+                who,
+                lambda tx: handlers.approve(assessment_id, approve, book, who.subject, keys, tx),
+                201,
             )
         decline = body.request()
         return await _command(
-            request, runtime, who, lambda tx: handlers.decline(assessment_id, decline, book, who.subject, tx), 201
+            request, runtime, who, lambda tx: handlers.decline(assessment_id, decline, book, who.subject, keys, tx), 201
         )
 
     @api.post("/approvals/{approval_id}/revoke", response_model=DecisionView, summary="Revoke an approval")
@@ -117,7 +123,7 @@ def router(settings: ScreeningSettings, rules: Rules) -> APIRouter:
         _must_be_caller(who, body.prescriber_id, "prescriber_id", "prescribers revoke in their own name")
         revoke = body.request()
         return await _command(
-            request, runtime, who, lambda tx: handlers.revoke(approval_id, revoke, who.subject, tx), 200
+            request, runtime, who, lambda tx: handlers.revoke(approval_id, revoke, who.subject, keys, tx), 200
         )
 
     @api.get("/assessments/{assessment_id}/audit", response_model=AuditTrail, summary="Audit trail")

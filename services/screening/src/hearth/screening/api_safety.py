@@ -14,8 +14,9 @@ from hearth.kit.app import RuntimeDep
 from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.commands import run_command
 from hearth.kit.http_errors import ApiError, Command, ErrorBody
+from hearth.kit.vault import Vault
 
-from . import handlers, store_safety
+from . import handlers, sealing, store_safety
 from .bodies import Text
 from .safety import SafetyRefused
 from .views import QueueEntry, ReviewQueue, SafetyItemList, SafetyItemView
@@ -31,7 +32,7 @@ class ResolveBody(Command):
     note: Text | None = Field(default=None, description="What was done; free text stored here only, never emitted")
 
 
-def router() -> APIRouter:
+def router(keys: Vault) -> APIRouter:
     api = APIRouter(tags=["work queue"], responses=_ERRORS)
 
     @api.get("/review-queue", response_model=ReviewQueue, summary="Assessments waiting for a decision")
@@ -41,7 +42,12 @@ def router() -> APIRouter:
         now = runtime.clock.now()
         async with runtime.pool.acquire() as conn:
             rows = await store_safety.review_queue(conn, limit)
-            items = {r["safety_item_id"]: await store_safety.load(conn, r["safety_item_id"]) for r in rows}
+            items = {
+                r["safety_item_id"]: await sealing.open_item(
+                    conn, keys, await store_safety.load(conn, r["safety_item_id"])
+                )
+                for r in rows
+            }
         entries = [
             QueueEntry(
                 assessment_id=r["id"],
@@ -66,8 +72,8 @@ def router() -> APIRouter:
         limit: Limit = 100,
     ) -> SafetyItemList:
         async with runtime.pool.acquire() as conn:
-            found = await store_safety.listing(conn, status, limit)
-        return SafetyItemList(items=[SafetyItemView.of(i) for i in found])
+            found = [await sealing.open_item(conn, keys, i) for i in await store_safety.listing(conn, status, limit)]
+        return SafetyItemList(items=[SafetyItemView.of(i) for i in found if i is not None])
 
     async def _command(request: Request, runtime: Any, who: Principal, fn: Any) -> JSONResponse:
         try:
@@ -91,7 +97,7 @@ def router() -> APIRouter:
         """What was done is recorded (acknowledging the item too, if nobody had)."""
         note = None if body is None else body.note
         return await _command(
-            request, runtime, who, lambda tx: handlers.resolve_safety_item(item_id, note, who.subject, tx)
+            request, runtime, who, lambda tx: handlers.resolve_safety_item(item_id, note, who.subject, keys, tx)
         )
 
     return api

@@ -7,14 +7,16 @@ Each runs in the kit's unit of work (`tx`): the rows, the audit entry, the stage
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from hearth.kit import audit
 from hearth.kit.http_errors import ApiError
 from hearth.kit.tx import TimerPayload, Tx
+from hearth.kit.vault import Vault
 from hearth.rules import RuleBook
 
-from . import decisions, domain, safety, store, store_safety
+from . import decisions, domain, safety, sealing, store, store_safety
 from .views import AssessmentSummary, DecisionView, SafetyItemView
 
 TIMER_ACTOR = "timer"
@@ -49,10 +51,12 @@ async def submit_intake(
     rules: RuleBook,
     policy: safety.SafetyPolicy,
     actor: str,
+    keys: Vault,
     tx: Tx,
 ) -> AssessmentSummary:
     assessment = domain.assess(intake, criteria, assessment_id=str(uuid.uuid4()), submitted_by=actor, now=tx.now)
-    await store.insert_assessment(tx.conn, assessment)
+    sealed = replace(assessment, intake=await sealing.seal_intake(tx.conn, keys, intake, tx.now))
+    await store.insert_assessment(tx.conn, sealed)
     s = assessment.screening
     details: dict[str, Any] = {"outcome": s.outcome, "reasons": [str(r) for r in s.reasons]}
     details |= {"safety_flag": s.safety_flag, **rules.stamp(None)}
@@ -80,18 +84,19 @@ async def _undecided_assessment(tx: Tx, assessment_id: str) -> tuple[domain.Asse
 
 
 async def approve(
-    assessment_id: str, request: decisions.ApproveRequest, rules: RuleBook, actor: str, tx: Tx
+    assessment_id: str, request: decisions.ApproveRequest, rules: RuleBook, actor: str, keys: Vault, tx: Tx
 ) -> DecisionView:
     assessment, current = await _undecided_assessment(tx, assessment_id)
     approval = decisions.approve(assessment, current, request, decision_id=str(uuid.uuid4()), now=tx.now, rules=rules)
-    await store.insert_decision(tx.conn, approval)
+    sealed = await sealing.seal_decision(tx.conn, keys, approval, tx.now)
+    await store.insert_decision(tx.conn, sealed)
     details = {
         "approval_id": approval.id,
         "outcome": assessment.screening.outcome,
         "plan": approval.plan,
         "starting_dose_mg": approval.starting_dose_mg,
         "prescriber_license_state": approval.prescriber_license_state,
-        "justification": approval.justification,
+        "justification": sealed.justification,  # sealed: the chain still verifies after the patient's erasure
         "in_person_evaluation_on": approval.in_person_evaluation_on and approval.in_person_evaluation_on.isoformat(),
         "special_registration": approval.special_registration,
         **rules_stamp(approval),
@@ -105,12 +110,13 @@ async def approve(
 
 
 async def decline(
-    assessment_id: str, request: decisions.DeclineRequest, rules: RuleBook, actor: str, tx: Tx
+    assessment_id: str, request: decisions.DeclineRequest, rules: RuleBook, actor: str, keys: Vault, tx: Tx
 ) -> DecisionView:
     assessment, current = await _undecided_assessment(tx, assessment_id)
     declined = decisions.decline(assessment, current, request, decision_id=str(uuid.uuid4()), now=tx.now, rules=rules)
-    await store.insert_decision(tx.conn, declined)
-    details = {"decision_id": declined.id, "reason": str(declined.reason), "note": declined.note}
+    sealed = await sealing.seal_decision(tx.conn, keys, declined, tx.now)
+    await store.insert_decision(tx.conn, sealed)
+    details = {"decision_id": declined.id, "reason": str(declined.reason), "note": sealed.note}
     details |= rules_stamp(declined)
     await audit.append(
         tx.conn, at=tx.now, actor=actor, action="declined", entity=entity(assessment_id), details=details
@@ -120,13 +126,15 @@ async def decline(
     return DecisionView.of(declined)
 
 
-async def revoke(approval_id: str, request: decisions.RevokeRequest, actor: str, tx: Tx) -> DecisionView:
+async def revoke(approval_id: str, request: decisions.RevokeRequest, actor: str, keys: Vault, tx: Tx) -> DecisionView:
     approval = await store.load_approval(tx.conn, approval_id, lock=True)
     if approval is None:
         raise ApiError(404, "approval_not_found", "no approval with this id")
     revoked = decisions.revoke(approval, request, now=tx.now)
-    await store.save_revocation(tx.conn, revoked)
-    details = {"approval_id": approval_id, "reason": str(request.reason), "note": request.note}
+    sealed = await sealing.seal_decision(tx.conn, keys, revoked, tx.now)
+    await store.save_revocation(tx.conn, sealed)
+    assert sealed.revocation is not None
+    details = {"approval_id": approval_id, "reason": str(request.reason), "note": sealed.revocation.note}
     await audit.append(
         tx.conn,
         at=tx.now,
@@ -136,7 +144,9 @@ async def revoke(approval_id: str, request: decisions.RevokeRequest, actor: str,
         details=details,
     )
     tx.emit(revoked.revoked_event(), subject=revoked.patient_id)
-    return DecisionView.of(revoked)
+    opened = await sealing.open_decision(tx.conn, keys, revoked)
+    assert opened is not None
+    return DecisionView.of(opened)
 
 
 # --- safety items ------------------------------------------------------------------------------------------------
@@ -169,9 +179,10 @@ async def acknowledge_safety_item(item_id: str, actor: str, tx: Tx) -> SafetyIte
     return SafetyItemView.of(item)
 
 
-async def resolve_safety_item(item_id: str, note: str | None, actor: str, tx: Tx) -> SafetyItemView:
+async def resolve_safety_item(item_id: str, note: str | None, actor: str, keys: Vault, tx: Tx) -> SafetyItemView:
     item = safety.resolve(await _safety_item(tx, item_id), by=actor, note=note, now=tx.now)
-    await _settle(tx, item, actor, "safety_item_resolved", note=note)
+    sealed = await sealing.seal_item(tx.conn, keys, item, tx.now)
+    await _settle(tx, sealed, actor, "safety_item_resolved", note=sealed.resolution_note)
     return SafetyItemView.of(item)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from hearth.contracts.events.codes import ReasonCode
 from hearth.contracts.events.screening import Gad7Band, Phq9Band, Plan
+from hearth.kit.commands import personal_text
 
 from .bodies import IntakeBody
 from .decisions import Decision
@@ -50,7 +51,7 @@ class RevocationView(BaseModel):
     revoked_by: str
     revoked_at: datetime
     reason: ReasonCode
-    note: str | None
+    note: str | None = personal_text()
 
 
 class DecisionView(BaseModel):
@@ -65,9 +66,9 @@ class DecisionView(BaseModel):
     dose_count: int | None
     starting_dose_mg: int | None
     prescriber_license_state: str | None
-    justification: str | None
+    justification: str | None = personal_text()
     reason: ReasonCode | None
-    note: str | None
+    note: str | None = personal_text()
     revocation: RevocationView | None
     rules_version: str | None = Field(description="Version of the rules file the decision was taken under")
     regime: str | None = Field(description="The prescribing regime in force when it was taken")
@@ -164,7 +165,7 @@ class SafetyItemView(BaseModel):
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
-    resolution_note: str | None = Field(description="Free text; never emitted")
+    resolution_note: str | None = personal_text("Free text; never emitted")
 
     @classmethod
     def of(cls, item: SafetyItem) -> Self:

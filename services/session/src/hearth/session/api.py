@@ -16,6 +16,7 @@ from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.commands import run_command
 from hearth.kit.http_errors import ApiError, ErrorBody, FieldError
 from hearth.kit.tx import Tx
+from hearth.kit.vault import Vault
 from hearth.rules import Rules as RuleBooks
 
 from . import handlers, views
@@ -61,7 +62,7 @@ def _dose_refused(refused: DoseRefused, fields: dict[str, str]) -> ApiError:
     return ApiError(422, refused.code, refused.message, fields=[FieldError(field=field, message=refused.message)])
 
 
-def router(settings: SessionSettings, books: RuleBooks) -> APIRouter:
+def router(settings: SessionSettings, books: RuleBooks, keys: Vault) -> APIRouter:
     api = APIRouter(tags=["sessions"], responses=_ERRORS)
     rules = settings.rules(books.current())  # check-in schedule and escalation: fixed at start-up
 
@@ -90,6 +91,7 @@ def router(settings: SessionSettings, books: RuleBooks) -> APIRouter:
                 actor=principal.subject,
                 session_id=session_id,
                 doses=DoseRules.of(book),
+                keys=keys,
                 dose_justification=body.dose_justification,
             )
             return SessionView.of(session)
@@ -102,7 +104,7 @@ def router(settings: SessionSettings, books: RuleBooks) -> APIRouter:
     @api.get("/sessions/{session_id}", summary="A session and its check-ins")
     async def get_session(session_id: SessionId, runtime: RuntimeDep, principal: Reader) -> SessionView:
         async with runtime.pool.acquire() as conn:
-            view = await views.read_session(conn, session_id, with_notes=principal.role is Role.CLINICIAN)
+            view = await views.read_session(conn, session_id, keys if principal.role is Role.CLINICIAN else None)
         if view is None:
             raise ApiError(404, "session_not_found", "no session with this id")
         return view
@@ -125,6 +127,7 @@ def router(settings: SessionSettings, books: RuleBooks) -> APIRouter:
                 notes=body.notes,
                 vitals=body.vitals.recorded() if body.vitals else None,
                 actor=principal.subject,
+                keys=keys,
             )
             return SessionView.of(session)
 
@@ -171,6 +174,7 @@ def router(settings: SessionSettings, books: RuleBooks) -> APIRouter:
                 occurred_at=body.occurred_at,
                 notes=body.notes,
                 actor=principal.subject,
+                keys=keys,
             )
             return AdverseEventView.model_validate(reported.model_dump())
 
@@ -202,6 +206,7 @@ def router(settings: SessionSettings, books: RuleBooks) -> APIRouter:
                 dose_mg=body.dose_mg,
                 actor=principal.subject,
                 doses=doses,
+                keys=keys,
                 justification=body.justification,
             )
             return PatientView.of(patient, rules)
@@ -216,7 +221,7 @@ def router(settings: SessionSettings, books: RuleBooks) -> APIRouter:
         """Starting doses (approvals), every change with who, when and why, and the dose of every session;
         justifications are shown to clinicians only."""
         async with runtime.pool.acquire() as conn:
-            view = await views.read_dose_history(conn, patient_id, with_notes=principal.role is Role.CLINICIAN)
+            view = await views.read_dose_history(conn, patient_id, keys if principal.role is Role.CLINICIAN else None)
         if view is None:
             raise ApiError(404, "patient_not_found", "no events or sessions for this patient")
         return view

@@ -21,6 +21,7 @@ from hearth.contracts import (
 )
 from hearth.kit import audit
 from hearth.kit.tx import TimerPayload, Tx
+from hearth.kit.vault import Vault
 
 from . import domain, schedule, store, titration
 from .domain import Patient, Rules, StartRequest
@@ -121,12 +122,13 @@ async def start_session(
     actor: str,
     session_id: str,
     doses: DoseRules,
+    keys: Vault,
     dose_justification: str | None = None,
 ) -> Session:
     patient = await store.load_patient(tx.conn, patient_id)
     gate = domain.failed_conditions(patient, request, rules, tx.now)
     if request.dose_mg is not None and not gate:  # the clinician's dose holds for this session and the next ones
-        patient = await _change_dose(tx, patient, request.dose_mg, doses, dose_justification, actor)
+        patient = await _change_dose(tx, patient, request.dose_mg, doses, dose_justification, actor, keys)
     patient, session = domain.start(patient, replace(request, dose_mg=None), rules, now=tx.now, session_id=session_id)
     await store.save_patient(tx.conn, patient)
     await store.insert_session(tx.conn, session, request, actor)
@@ -147,19 +149,28 @@ async def start_session(
 
 
 async def set_next_dose(
-    tx: Tx, *, patient_id: str, dose_mg: int, actor: str, doses: DoseRules, justification: str | None = None
+    tx: Tx,
+    *,
+    patient_id: str,
+    dose_mg: int,
+    actor: str,
+    doses: DoseRules,
+    keys: Vault,
+    justification: str | None = None,
 ) -> Patient:
     patient = await store.load_patient(tx.conn, patient_id)
-    patient = await _change_dose(tx, patient, dose_mg, doses, justification, actor)
+    patient = await _change_dose(tx, patient, dose_mg, doses, justification, actor, keys)
     await store.save_patient(tx.conn, patient)
     return patient
 
 
 async def _change_dose(
-    tx: Tx, patient: Patient, dose_mg: int, doses: DoseRules, justification: str | None, actor: str
+    tx: Tx, patient: Patient, dose_mg: int, doses: DoseRules, justification: str | None, actor: str, keys: Vault
 ) -> Patient:
     patient, change = titration.change_dose(patient, dose_mg, doses, justification=justification, by=actor, at=tx.now)
-    if change is not None:
+    if change is not None:  # the justification is stored and audited sealed with the patient's key
+        place = "session.dose_changes"
+        change = await keys.seal_fields(tx.conn, change, patient.patient_id, ("justification",), place, tx.now)
         await store.insert_dose_change(tx.conn, change)
         await _audit(
             tx, actor, "dose.set", patient.patient_id, approval_id=change.approval_id, from_mg=change.from_mg,
@@ -178,11 +189,13 @@ async def record_check_in(
     vitals: dict[str, Any] | None,
     notes: str | None,
     actor: str,
+    keys: Vault,
 ) -> Session:
     await tx.lock_timers(timers_of(session_id))
     session = await _session(tx, session_id)
     session = schedule.record(session, index, now=tx.now, early_window=rules.check_in_grace)
     await store.save_session(tx.conn, session)
+    notes = await keys.seal(tx.conn, session.patient_id, notes, "session.check_ins.notes", tx.now)
     await store.save_check_in_record(tx.conn, session_id, index, by=actor, vitals=vitals, notes=notes)
     tx.cancel(check_in_timer(session_id, index))
     return session
@@ -206,6 +219,7 @@ async def report_adverse_event(
     occurred_at: datetime | None,
     notes: str | None,
     actor: str,
+    keys: Vault,
 ) -> AdverseEventReported:
     session = await _session(tx, session_id)
     reported = schedule.adverse_event(
@@ -217,6 +231,7 @@ async def report_adverse_event(
         now=tx.now,
         clock_skew=rules.clock_skew,
     )
+    notes = await keys.seal(tx.conn, session.patient_id, notes, "session.adverse_events.notes", tx.now)
     await store.insert_adverse_event(tx.conn, reported, reported_at=tx.now, reported_by=actor, notes=notes)
     tx.emit(reported, subject=session.patient_id)
     await _audit(tx, actor, "adverse_event.reported", adverse_event_id, session_id=session_id, severity=severity)

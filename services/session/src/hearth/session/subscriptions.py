@@ -5,8 +5,11 @@ from __future__ import annotations
 from functools import partial
 
 from hearth.contracts import ApprovalRevoked, Approved, BoxDelivered, BoxShipped
+from hearth.contracts.events.erasure import PatientErased
+from hearth.kit.erasure import on_patient_erased
 from hearth.kit.inbox import EventHandler, event_routes
 from hearth.kit.timer_poller import TimerRoute, timer_routes
+from hearth.kit.vault import Vault
 
 from . import handlers
 from .domain import Rules
@@ -19,6 +22,11 @@ def events() -> dict[str, EventHandler]:
         (BoxShipped, handlers.on_box_shipped),
         (BoxDelivered, handlers.on_box_delivered),
     )
+
+
+def erasure(keys: Vault) -> dict[str, EventHandler]:
+    """A privacy officer's erasure, announced by screening: this service destroys the patient's keys too."""
+    return event_routes((PatientErased, on_patient_erased(keys)))
 
 
 def timers(rules: Rules) -> dict[str, TimerRoute]:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from hearth.contracts import AdverseEventKind
 from hearth.kit.db import Connection
+from hearth.kit.vault import Vault
 
 from . import store
 from .domain import Patient, Rules
@@ -139,11 +140,15 @@ class PatientView(BaseModel):
         )
 
 
-async def read_session(conn: Connection, session_id: str, *, with_notes: bool) -> SessionView | None:
+async def read_session(conn: Connection, session_id: str, notes: Vault | None) -> SessionView | None:
+    """`notes`: the vault that opens the clinicians' notes; None leaves them out."""
     session = await store.load_session(conn, session_id, lock=False)
     if session is None:
         return None
-    details = await store.check_in_records(conn, session_id) if with_notes else {}
+    details = await store.check_in_records(conn, session_id) if notes is not None else {}
+    for record in details.values():
+        assert notes is not None
+        record["notes"] = await notes.open(conn, session.patient_id, record["notes"], "session.check_ins.notes")
     return SessionView.of(session, details)
 
 
@@ -185,11 +190,16 @@ class DoseHistory(BaseModel):
     sessions: list[SessionDose] = Field(description="The dose each session was held at, oldest first")
 
 
-async def read_dose_history(conn: Connection, patient_id: str, *, with_notes: bool) -> DoseHistory | None:
+async def read_dose_history(conn: Connection, patient_id: str, notes: Vault | None) -> DoseHistory | None:
+    """`notes`: the vault that opens the justifications; None leaves them out."""
     if not await store.patient_exists(conn, patient_id):
         return None
     found = await store.dose_history(conn, patient_id)
-    changes = [c if with_notes else c | {"justification": None} for c in found["changes"]]
+    place = "session.dose_changes.justification"
+    changes = [
+        c | {"justification": None if notes is None else await notes.open(conn, patient_id, c["justification"], place)}
+        for c in found["changes"]
+    ]
     return DoseHistory(
         patient_id=patient_id,
         approvals=[StartingDose(**a) for a in found["approvals"]],

@@ -41,6 +41,7 @@ D = TypeVar("D", bound=EventData)
 
 JWT_SECRET = "component-test-secret-of-at-least-32-bytes"
 IDEMPOTENCY_SECRET = "component-test-idempotency-hmac-key-32-bytes"
+MASTER_KEY = base64.b64encode(b"component-test-master-key-32byte").decode()
 AUDIT_SIGNING_KEY = base64.b64encode(b"component-test-audit-signing-key").decode()  # a fixed Ed25519 seed
 
 
@@ -151,6 +152,7 @@ async def prepare(
         "jwt_secret": JWT_SECRET,
         "idempotency_secret": IDEMPOTENCY_SECRET,
         "audit_signing_key": AUDIT_SIGNING_KEY,
+        "master_key": MASTER_KEY,
         "outbox_sweep_seconds": 0.2,
         "timer_poll_seconds": 0.1,
         "log_level": "WARNING",

@@ -12,6 +12,7 @@ from hearth.contracts.primitives import IDENTIFIER_PATTERN, Identifier
 from hearth.kit.app import RuntimeDep
 from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.http_errors import ApiError, Command
+from hearth.kit.vault import Vault
 
 from .. import commands, store
 from ..domain.integration import IntegrationCommand
@@ -39,7 +40,7 @@ class RecordIntegration(Command):
         return self
 
 
-def router() -> APIRouter:
+def router(vault: Vault) -> APIRouter:
     r = APIRouter(tags=["integration"])
 
     @r.post(
@@ -62,7 +63,9 @@ def router() -> APIRouter:
             scheduled_for=body.scheduled_for,
             notes=body.notes,
         )
-        return await run(request, runtime, principal, lambda tx: commands.record_integration(session_id, command, tx))
+        return await run(
+            request, runtime, principal, lambda tx: commands.record_integration(session_id, command, vault, tx)
+        )
 
     @r.get(
         "/sessions/{session_id}/integration",

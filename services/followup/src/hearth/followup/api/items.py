@@ -13,6 +13,7 @@ from hearth.contracts.primitives import PATIENT_ID_PATTERN
 from hearth.kit.app import RuntimeDep
 from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.http_errors import Command
+from hearth.kit.vault import Vault
 
 from .. import commands, store_items
 from ..views import ItemList, ItemView
@@ -25,7 +26,7 @@ class ResolveItem(Command):
     )
 
 
-def router() -> APIRouter:
+def router(vault: Vault) -> APIRouter:
     r = APIRouter(tags=["follow-up items"])
 
     @r.get(
@@ -43,7 +44,9 @@ def router() -> APIRouter:
     ) -> ItemList:
         async with runtime.pool.acquire() as conn:
             found = await store_items.list_items(conn, status=status, patient_id=patient_id, limit=limit)
-        return ItemList(items=[ItemView.of(i) for i in found])
+            place = "followup.items"
+            opened = [await vault.open_fields(conn, i, i.patient_id, ("resolution_note",), place) for i in found]
+        return ItemList(items=[ItemView.of(i) for i in opened])
 
     @r.post(
         "/follow-up-items/{item_id}/resolve",
@@ -60,7 +63,10 @@ def router() -> APIRouter:
     ) -> JSONResponse:
         note = body.note if body is not None else None
         return await run(
-            request, runtime, principal, lambda tx: commands.resolve_item(str(item_id), note, principal.subject, tx)
+            request,
+            runtime,
+            principal,
+            lambda tx: commands.resolve_item(str(item_id), note, principal.subject, vault, tx),
         )
 
     return r

@@ -1,5 +1,6 @@
 """Envelope encryption with AES-256-GCM (the `cryptography` package): personal data is sealed with a data key
-of its patient's own, and a data key is only ever stored wrapped by the master key from configuration.
+of its patient's own, and a data key is only ever stored wrapped by the master key from configuration
+(`HEARTH_MASTER_KEY`, one per service). Every service that keeps free text uses it through `vault.py`.
 
 Destroying a patient's wrapped key makes everything sealed with it unreadable wherever copies went (replicas,
 backups): crypto-shredding. Every ciphertext is bound by its associated data to where it belongs (patient, key,
@@ -10,6 +11,8 @@ A sealed value is `version (1 byte) || nonce (12 bytes) || ciphertext || tag (16
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import uuid
@@ -19,6 +22,18 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
+MASTER_KEY_BYTES = 32
+
+
+def decode_master_key(value: str) -> bytes:
+    """The raw master key from its base64 text; raises ValueError (never echoing the key) when unusable."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be base64 (standard alphabet, padded)") from None
+    if len(raw) != MASTER_KEY_BYTES:
+        raise ValueError(f"must decode to exactly {MASTER_KEY_BYTES} bytes (an AES-256 key)")
+    return raw
 
 
 class Unreadable(Exception):
@@ -49,7 +64,8 @@ class MasterKey:
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
-        # Names the key (stored beside each wrapped key) without revealing it, so a mismatch reads clearly.
+        # Names the key (stored beside each wrapped key) without revealing it, so a mismatch reads clearly. The
+        # label dates from when fulfillment alone had a master key; it stays, so stored key ids stay valid.
         self.key_id = hashlib.sha256(b"hearth-fulfillment-master-key\x00" + key).hexdigest()[:16]
 
     def new_data_key(self, patient_id: str, key_id: uuid.UUID) -> tuple[DataKey, bytes]:

@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # its errors are explained below, in one line
+    kafka_log = logging.getLogger("aiokafka")
+    level = kafka_log.level
+    kafka_log.setLevel(logging.CRITICAL)  # its errors are explained below, in one line
     try:
         result = args.run(args)
         if asyncio.iscoroutine(result):
@@ -48,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         result = _fail(f"Kafka refused: {type(error).__name__}: {error}", 1)
     except (RegistryError, ValidationError, OSError) as error:  # a registry, the settings, a file
         result = _fail(" ".join(str(error).split()), 2)
+    finally:
+        kafka_log.setLevel(level)  # called in-process (tests), the caller's logging stays as it was
     sys.exit(result or 0)
 
 

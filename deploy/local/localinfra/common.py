@@ -17,7 +17,7 @@ LAUNCHER = HERE / "infra.py"
 # The audit trail's owner and schema in each service database (the kit's, run by the administrator): idempotent.
 AUDIT_BOOTSTRAP_SQL = REPO / "libs/kit/src/hearth/kit/sql/bootstrap/audit.sql"
 SERVICES = ("screening", "fulfillment", "session", "followup")
-JVM_OPTIONS = ("-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
+JVM_OPTIONS = ("-Xms256m", "-Xmx1g", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
 MARKER = ".hearth-infra"  # marks a state folder, so `reset` never deletes anything else
 KAFKA_ADMIN = "admin"  # the broker's super user: the broker itself, operators, the test fixtures
 KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM = "SASL_SSL", "SCRAM-SHA-512"

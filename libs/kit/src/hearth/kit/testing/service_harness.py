@@ -33,6 +33,7 @@ from ..runner import apply_migrations
 from ..service import ServiceDefinition
 from ..settings import KitSettings, kafka_client_options
 from ..topics import catalog_topics, ensure_topics
+from .kafka import delete_topics
 from . import postgres
 from .helpers import ChildProcess, produce
 
@@ -184,6 +185,8 @@ async def running_service(
                 yield ServiceUnderTest(definition, settings, dsn, prefix, infra.kafka_bootstrap, client)
     finally:
         await postgres.drop_database(infra.pg_admin_dsn, dsn)
+        # A broker shared by a whole test session keeps every partition it is given, and its heap grows with them.
+        await delete_topics(infra.kafka_bootstrap, catalog_topics(prefix))
 
 
 def free_port() -> int:

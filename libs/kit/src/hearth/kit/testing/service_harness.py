@@ -33,9 +33,9 @@ from ..runner import apply_migrations
 from ..service import ServiceDefinition
 from ..settings import KitSettings, kafka_client_options
 from ..topics import catalog_topics, ensure_topics
-from .kafka import delete_topics
 from . import postgres
 from .helpers import ChildProcess, produce
+from .kafka import delete_topics
 
 S = TypeVar("S", bound=KitSettings)
 D = TypeVar("D", bound=EventData)

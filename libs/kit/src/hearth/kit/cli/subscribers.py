@@ -82,12 +82,20 @@ def _admin(config: KafkaSettings) -> AIOKafkaAdminClient:
     return AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap, **config.kafka_client_options())
 
 
-def _entry(args: argparse.Namespace) -> Subscriber | None:
+def _entry(args: argparse.Namespace) -> Subscriber:
     registry = _registry(args)
     if args.name not in registry:
-        print(f"{args.name} is not a registered subscriber (registered: {', '.join(registry) or 'none'})")
-        return None
+        raise CliError(f"{args.name} is not a registered subscriber (registered: {', '.join(registry) or 'none'})", 2)
     return registry[args.name]
+
+
+def _chosen_password(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or not lines[0].strip():
+        raise CliError(f"{path}: the first line holds the password, and it is empty", 2)
+    return lines[0].strip()
 
 
 async def list_subscribers(args: argparse.Namespace) -> int:
@@ -122,18 +130,13 @@ async def credentials(args: argparse.Namespace) -> int:
 
 async def _apply(args: argparse.Namespace, *, rotate: bool, create: bool) -> int:
     subscriber, config = _entry(args), settings()
-    if subscriber is None:
-        return 2
-    mechanism = config.kafka_sasl_mechanism
-    chosen = args.password_file.read_text(encoding="utf-8").splitlines()[0].strip() if args.password_file else None
-    password = None
+    mechanism, chosen, password = config.kafka_sasl_mechanism, _chosen_password(args.password_file), None
     admin = _admin(config)
     await admin.start()
     try:
         exists = subscriber.name in await scram.scram_users(admin, [subscriber.name])
         if not exists and not create:
-            print(f"{subscriber.name} has no user on {config.kafka_bootstrap}: run `hearth subscribers add`")
-            return 1
+            raise CliError(f"{subscriber.name} has no user on {config.kafka_bootstrap}: run `hearth subscribers add`")
         if create:
             await _grant(admin, subscriber, config.topic_prefix)
         if rotate or not exists:
@@ -142,7 +145,8 @@ async def _apply(args: argparse.Namespace, *, rotate: bool, create: bool) -> int
     finally:
         await admin.close()
     done = "password set" if password else "user exists, password unchanged"
-    print(f"{subscriber.name}: {done}; ACLs in place for prefix {config.topic_prefix!r}", file=sys.stderr)
+    granted = f"; ACLs in place for prefix {config.topic_prefix!r}" if create else ""
+    print(f"{subscriber.name}: {done}{granted}", file=sys.stderr)
     print(_client_settings(args, config, subscriber, password).render(args.format))
     return 0
 
@@ -193,8 +197,6 @@ def _utc(text: str) -> datetime:
 
 async def rewind_subscriber(args: argparse.Namespace) -> int:
     subscriber, config = _entry(args), settings()
-    if subscriber is None:
-        return 2
     group = subscriber.group_prefix(config.topic_prefix) + args.group
     topics = [config.topic_prefix + topic for topic in subscriber.topics]
     try:

@@ -3,6 +3,9 @@ without a token (they hold no data); an unknown event is a 404 with the usual er
 
 from __future__ import annotations
 
+import base64
+import os
+
 import httpx
 from pydantic import SecretStr
 
@@ -20,6 +23,7 @@ async def test_a_service_serves_the_asyncapi_document_and_every_schema() -> None
         jwt_secret="a-test-secret-that-is-long-enough-for-hs256",
         idempotency_secret=SecretStr("a-test-idempotency-key-that-is-32-bytes-or-more"),
         audit_signing_key=SecretStr(audit_keys.encode_private(audit_keys.generate())),
+        master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
     )
     app = create_app(ServiceDefinition(name="session", title="probe"), settings)  # no lifespan: no database needed
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

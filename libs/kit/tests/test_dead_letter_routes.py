@@ -4,6 +4,8 @@ the DLQ topic, whatever its origin headers say, cannot be replayed."""
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -53,6 +55,7 @@ async def service(infra, unique_name) -> AsyncIterator[tuple[httpx.AsyncClient, 
         jwt_secret=SECRET,
         idempotency_secret="an-idempotency-key-that-is-32-bytes-or-more",
         audit_signing_key=audit_keys.encode_private(audit_keys.generate()),
+        master_key=base64.b64encode(os.urandom(32)).decode(),
         consumer_max_attempts=1,
         outbox_sweep_seconds=0.2,
     )

@@ -52,6 +52,7 @@ async def test_malformed_records_are_dead_lettered_and_replayable(infra, kit_dsn
     ).start()
     try:
         await wait_for(lambda: _lag(infra.kafka_bootstrap, group, topic), timeout=60, what="the partition to drain")
+        await wait_for(lambda: _published(pool, 4), timeout=30, what="the letters to be published")
     finally:
         worker.stop()
 
@@ -88,6 +89,10 @@ def _run_cli(argv: list[str]) -> None:
         hearth(argv)
     except SystemExit as exit_:
         assert exit_.code in (0, None)
+
+
+async def _published(pool, n: int) -> bool:
+    return await pool.fetchval("SELECT count(*) FROM hearth_dead_letters WHERE published_at IS NOT NULL") == n
 
 
 async def _lag(bootstrap: str, group: str, topic: str) -> bool:

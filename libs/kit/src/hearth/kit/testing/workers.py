@@ -97,14 +97,16 @@ async def run_consumer(args: argparse.Namespace) -> None:
 
 
 async def _publish_letters(pool: Any, letters: DeadLetterPublisher, stop: asyncio.Event) -> None:
-    """What the relay does in a service: publish the letters the inbox recorded."""
-    while not stop.is_set():
+    """What the relay does in a service: publish the letters the inbox recorded (once more after `stop`)."""
+    while True:
         try:
             async with pool.acquire() as conn:
                 while await letters.publish_pending(conn):
                     pass
         except Exception as exc:
             print(f"letters: {type(exc).__name__}: {exc}", flush=True)
+        if stop.is_set():
+            return
         await sleep_or_stop(stop, 0.1)
 
 

@@ -229,7 +229,8 @@ async def test_a_service_publishes_a_checkpoint_of_its_final_head_when_it_stops(
     def define(settings: KitSettings) -> ServiceDefinition:
         return ServiceDefinition(name="screening", title="probe")
 
-    async with running_service(define, KitSettings, infra, prefix, overrides={"audit_checkpoint_seconds": 0.2}) as svc:
+    overrides = {"audit_checkpoint_seconds": 0.2}
+    async with running_service(define, KitSettings, infra, prefix, overrides=overrides, keep_topics=True) as svc:
         conn = await svc.db()
         try:
             for i in range(4):

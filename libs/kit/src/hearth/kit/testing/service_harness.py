@@ -174,8 +174,10 @@ async def running_service(
     *,
     clock: Clock | None = None,
     overrides: Mapping[str, Any] | None = None,
+    keep_topics: bool = False,
 ) -> AsyncIterator[ServiceUnderTest]:
-    """The service in this process: HTTP through httpx's ASGI transport, its real consumer, relay and poller."""
+    """The service in this process: HTTP through httpx's ASGI transport, its real consumer, relay and poller.
+    Its topics are deleted afterwards unless `keep_topics` (to read what it published while stopping)."""
     settings, definition, dsn = await prepare(define, settings_type, infra, prefix, overrides)
     app = create_app(definition, settings, clock)
     try:
@@ -186,7 +188,8 @@ async def running_service(
     finally:
         await postgres.drop_database(infra.pg_admin_dsn, dsn)
         # A broker shared by a whole test session keeps every partition it is given, and its heap grows with them.
-        await delete_topics(infra.kafka_bootstrap, catalog_topics(prefix))
+        if not keep_topics:
+            await delete_topics(infra.kafka_bootstrap, catalog_topics(prefix))
 
 
 def free_port() -> int:

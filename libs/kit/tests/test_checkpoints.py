@@ -28,8 +28,10 @@ from hearth.kit.clock import SystemClock
 from hearth.kit.publisher import KafkaPublisher, Record
 from hearth.kit.service import ServiceDefinition
 from hearth.kit.settings import KitSettings, kafka_client_options
+from hearth.kit.testing.kafka import delete_topics
 from hearth.kit.testing.postgres import Database, drop_database, provision_database
 from hearth.kit.testing.service_harness import AUDIT_SIGNING_KEY, running_service
+from hearth.kit.topics import catalog_topics
 
 LAG = timedelta(minutes=10)
 
@@ -230,6 +232,7 @@ async def test_a_service_publishes_a_checkpoint_of_its_final_head_when_it_stops(
         return ServiceDefinition(name="screening", title="probe")
 
     overrides = {"audit_checkpoint_seconds": 0.2}
+    # The topics outlive the service here (its last checkpoint is read after it stopped); deleted below.
     async with running_service(define, KitSettings, infra, prefix, overrides=overrides, keep_topics=True) as svc:
         conn = await svc.db()
         try:
@@ -239,7 +242,10 @@ async def test_a_service_publishes_a_checkpoint_of_its_final_head_when_it_stops(
         finally:
             await conn.close()
     topic = prefix + topic_for(CHECKPOINTS["screening"])
-    checkpoints = await read_checkpoints(infra.kafka_bootstrap, topic, kafka_client_options())
-    public = audit_keys.signing_key(AUDIT_SIGNING_KEY).public_key()
+    try:
+        checkpoints = await read_checkpoints(infra.kafka_bootstrap, topic, kafka_client_options())
+    finally:
+        await delete_topics(infra.kafka_bootstrap, catalog_topics(prefix))
     assert checkpoints and checkpoints[-1].seq == 4
+    public = audit_keys.signing_key(AUDIT_SIGNING_KEY).public_key()
     assert all(audit_keys.key_id(public) == cp.key_id for cp in checkpoints)

@@ -97,6 +97,8 @@ async def test_replay_happens_in_the_service_and_cannot_be_steered(service, infr
         await producer.stop()
     refused = await client.post("/dead-letters/replay", json={"ids": [999999]}, headers=_as(Role.OPS))
     assert refused.status_code == 404
+    too_big = await client.post("/dead-letters/replay", json={"ids": [2**63]}, headers=_as(Role.OPS))
+    assert too_big.status_code == 422, too_big.text  # not a 500 from the database
 
     ends_before = await _end_offset(infra, topic)
     BROKEN["on"] = False  # the fix is deployed

@@ -41,7 +41,9 @@ class DeadLetterView(BaseModel):
 
 
 class ReplayRequest(BaseModel):
-    ids: list[int] = Field(default_factory=list, max_length=1000, description="Letters to replay")
+    ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        default_factory=list, max_length=1000, description="Letters to replay"
+    )
     all: bool = Field(default=False, description="Replay every letter not yet replayed")
 
     @model_validator(mode="after")

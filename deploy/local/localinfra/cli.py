@@ -1,4 +1,4 @@
-"""The command line: `python3 deploy/local/infra.py up|down|status|env|reset|prune [--state-dir DIR]`."""
+"""The command line: `python3 deploy/local/infra.py up|down|status|env|reset|prune [--state-dir DIR] [--brokers N]`."""
 
 from __future__ import annotations
 
@@ -33,8 +33,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--if-unused", action="store_true", help="down: only when no test session uses it and no `up` kept it"
     )
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="up: Kafka nodes (combined broker + controller): 1, or a cluster of 3 (replication factor 3, min "
+        "in-sync replicas 2; node n on the first ports + 2(n-1)); default: as the state folder was last started, "
+        "else 1",
+    )
     args = parser.parse_args(argv)
-    infra = LocalInfra(args.state_dir)
+    infra = LocalInfra(args.state_dir, brokers=args.brokers)
     try:
         return _run(args.command, infra, if_unused=args.if_unused)
     except InfraError as e:
@@ -54,7 +63,7 @@ def _run(command: str, infra: LocalInfra, *, if_unused: bool) -> int:
             print(status.line())
     elif command == "down":
         if if_unused:
-            if not (infra.kafka_pid() or infra.postgres_pid()):
+            if not (any(infra.kafka_pids().values()) or infra.postgres_pid()):
                 print("Nothing was running.")
             else:
                 print("Stopped." if infra.down_if_unused() else "Left running (in use, or started by `up`).")

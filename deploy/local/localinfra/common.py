@@ -18,6 +18,8 @@ LAUNCHER = HERE / "infra.py"
 AUDIT_BOOTSTRAP_SQL = REPO / "libs/kit/src/hearth/kit/sql/bootstrap/audit.sql"
 SERVICES = ("screening", "fulfillment", "session", "followup")
 JVM_OPTIONS = ("-Xms256m", "-Xmx1g", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
+# Each node of a three-node cluster: smaller, so three of them (and the single broker beside) fit a laptop.
+CLUSTER_JVM_OPTIONS = ("-Xms128m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError")
 MARKER = ".hearth-infra"  # marks a state folder, so `reset` never deletes anything else
 KAFKA_ADMIN = "admin"  # the broker's super user: the broker itself, operators, the test fixtures
 KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM = "SASL_SSL", "SCRAM-SHA-512"

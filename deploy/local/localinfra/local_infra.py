@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .common import DEFAULT_STATE_DIR, MARKER, Echo, InfraError, stderr
 from .jars import kafka_classpath
-from .kafka import Broker
+from .kafka import KafkaCluster
 from .leases import Leases
 from .postgres import Postgres
-from .probe import kafka_answers
 from .processes import tcp_open
 from .state import StateFolder
 
@@ -34,7 +33,8 @@ class ComponentStatus:
 
 
 class LocalInfra(StateFolder):
-    """One Kafka broker and one PostgreSQL cluster whose state lives in `state_dir`.
+    """Kafka (one broker, or `brokers=3` combined broker + controller nodes) and one PostgreSQL cluster whose
+    state lives in `state_dir`.
 
     Ports and addresses: see `StateFolder`. Every method blocks until done; a file lock in the state folder
     serialises starts and stops across processes.
@@ -51,11 +51,15 @@ class LocalInfra(StateFolder):
         pg_bin: Path | str | None = None,
         echo: Echo | None = stderr,
         timeout: float | None = None,
+        brokers: int | None = None,
+        kafka_ports: Sequence[int] | None = None,
+        controller_ports: Sequence[int] | None = None,
     ) -> None:
         super().__init__(state_dir, kafka_port, controller_port, pg_port,
-                         jar_cache=jar_cache, pg_bin=pg_bin, echo=echo, timeout=timeout)  # fmt: skip
+                         jar_cache=jar_cache, pg_bin=pg_bin, echo=echo, timeout=timeout, brokers=brokers,
+                         kafka_ports=kafka_ports, controller_ports=controller_ports)  # fmt: skip
         self.leases = Leases(self.state_dir)
-        self._broker = Broker(self)
+        self._kafka = KafkaCluster(self)
         self._postgres = Postgres(self)
 
     def __repr__(self) -> str:
@@ -66,9 +70,10 @@ class LocalInfra(StateFolder):
     def up(self) -> bool:
         """Start whatever is not running and wait until both answer; True if anything was started."""
         with self._locked():
-            kafka_pid, pg_pid = self.kafka_pid(), self.postgres_pid()
-            if kafka_pid and not self._broker.secured():
-                self.echo(f"Kafka (pid {kafka_pid}) runs without SASL/TLS: stopping it to format it again")
+            pids, pg_pid = self.kafka_pids(), self.postgres_pid()
+            kafka_pid = self.kafka_pid() if all(pids.values()) else None
+            if any(pids.values()) and not (self._kafka.secured() and self._kafka.formatted()):
+                self.echo("Kafka runs without SASL/TLS or with another number of nodes: stopping it to format again")
                 self.stop_kafka()
                 kafka_pid = None
             if pg_pid and not self.credentials.has_postgres():
@@ -86,11 +91,11 @@ class LocalInfra(StateFolder):
             self._save_ports()
             try:
                 if not kafka_pid:
-                    self._broker.spawn()  # the broker boots while Postgres starts
+                    starting = self._kafka.spawn()  # the brokers boot while Postgres starts
                 if not pg_pid:
                     self.start_postgres()
                 if not kafka_pid:
-                    self._broker.wait()
+                    self._kafka.wait(starting)
                 if pg_pid:  # already running: started ones were bootstrapped by start()
                     self._postgres.bootstrap_audit()
             except BaseException:
@@ -119,20 +124,20 @@ class LocalInfra(StateFolder):
         return all(c.running and c.ready for c in self.status().values())
 
     def status(self) -> dict[str, ComponentStatus]:
-        saved = self._saved_ports()  # the ports it really runs on
-        kafka_port, pg_port = saved.get("kafka", self.kafka_port), saved.get("postgres", self.pg_port)
-        kafka_pid, pg_pid = self.kafka_pid(), self.postgres_pid()
-        security = self.kafka_env() if self._broker.secured() else None
-        kafka_ready = bool(kafka_pid) and kafka_answers(f"127.0.0.1:{kafka_port}", 1.0, security)
+        """`kafka` (node 1), `kafka-2` and `kafka-3` for a cluster, and `postgres`."""
+        pg_port = self._saved_ports().get("postgres", self.pg_port)  # the port it really runs on
+        pg_pid = self.postgres_pid()
+        secured = self._kafka.secured()
+        statuses = {}
+        for broker in self._kafka.brokers.values():
+            pid, node = broker.pid(), broker.node
+            ready = bool(pid) and secured and broker.answers()
+            statuses[node.name] = ComponentStatus(node.name, bool(pid), ready, pid, node.address, node.log)
         pg_ready = bool(pg_pid) and tcp_open("127.0.0.1", pg_port)
-        return {
-            "kafka": ComponentStatus(
-                "kafka", bool(kafka_pid), kafka_ready, kafka_pid, f"127.0.0.1:{kafka_port}", self.kafka_log
-            ),
-            "postgres": ComponentStatus(
-                "postgres", bool(pg_pid), pg_ready, pg_pid, f"127.0.0.1:{pg_port}", self.pg_log
-            ),
-        }
+        statuses["postgres"] = ComponentStatus(
+            "postgres", bool(pg_pid), pg_ready, pg_pid, f"127.0.0.1:{pg_port}", self.pg_log
+        )
+        return statuses
 
     def reset(self) -> None:
         """Stop both and delete the state folder (topics, databases, credentials); the jar cache stays."""
@@ -184,29 +189,35 @@ class LocalInfra(StateFolder):
 
     # -- one at a time (fault tests stop and start them)
 
-    def kafka_pid(self) -> int | None:
-        """The broker's pid while it runs from this state folder."""
-        return self._broker.pid()
+    def kafka_pid(self, node: int = 1) -> int | None:
+        """A node's pid (the first node's by default) while it runs from this state folder."""
+        return self._kafka.brokers[node].pid()
 
-    def start_kafka(self) -> bool:
-        """Start the broker (its storage is formatted the first time only) and wait until it answers."""
+    def kafka_pids(self) -> dict[int, int | None]:
+        """Every node's pid (None for a node not running), by node id."""
+        return self._kafka.pids()
+
+    def start_kafka(self, nodes: Iterable[int] | None = None) -> bool:
+        """Start the nodes not running (all, or those named; the storage is formatted the first time only) and
+        wait until each answers."""
         with self._locked():
-            if pid := self.kafka_pid():
-                self.echo(f"Kafka is already up at {self.kafka_bootstrap} (pid {pid})")
+            chosen = list(nodes or self._kafka.brokers)
+            if all(self._kafka.brokers[n].pid() for n in chosen):
+                self.echo(f"Kafka is already up at {self.kafka_bootstrap}")
                 return False
             self._save_ports()
-            self._broker.spawn()
             try:
-                self._broker.wait()
+                self._kafka.wait(self._kafka.spawn(chosen))
             except BaseException:
-                self._quietly(self.stop_kafka)
+                self._quietly(lambda: self.stop_kafka(nodes=chosen))
                 raise
             return True
 
-    def stop_kafka(self, hard: bool = False, timeout: float = 30.0) -> bool:
-        """SIGTERM the broker (SIGKILL when `hard`, or when it outlives `timeout`); its data stays."""
+    def stop_kafka(self, hard: bool = False, timeout: float = 30.0, nodes: Iterable[int] | None = None) -> bool:
+        """SIGTERM the nodes (all, or those named; SIGKILL when `hard`, or when one outlives `timeout`); the data
+        stays."""
         with self._locked():
-            return self._broker.stop(hard, timeout)
+            return self._kafka.stop(hard, timeout, nodes)
 
     def kafka_classpath(self) -> Path:
         """The folder of broker jars: resolved with Maven once, then shared by every state folder."""

@@ -2,7 +2,7 @@
 
     python -m hearth.kit.testing.workers relay    --dsn DSN --bootstrap HOST:PORT [--prefix P]
     python -m hearth.kit.testing.workers consumer --dsn DSN --bootstrap HOST:PORT [--prefix P] --group G
-    python -m hearth.kit.testing.workers poller   --dsn DSN
+    python -m hearth.kit.testing.workers poller   --dsn DSN [--batch N] [--worker-id I] [--delay SECONDS]
 
 The consumer applies each event by inserting a row into `test_effects` (no unique constraint, so a second
 application would show as a duplicate row); the poller's timer handler inserts into `test_timer_effects`.
@@ -50,9 +50,13 @@ async def on_screened(event: Event[Screened], tx: Tx) -> None:
     await tx.conn.execute("INSERT INTO test_effects (event_id, subject) VALUES ($1, $2)", event.id, event.subject)
 
 
-def on_test_timer(worker_id: int) -> Any:
+def on_test_timer(worker_id: int, delay: float = 0.0) -> Any:
+    """A handler writing which worker fired the timer; `delay` stretches it, so a kill lands inside a batch."""
+
     async def fire(timer: ProbeTimer, tx: Tx) -> None:
         await tx.conn.execute("INSERT INTO test_timer_effects (key, fired_by) VALUES ($1, $2)", timer.key, worker_id)
+        if delay:
+            await asyncio.sleep(delay)
 
     return fire
 
@@ -115,7 +119,7 @@ async def run_poller(args: argparse.Namespace) -> None:
     pool = await create_pool(args.dsn)
     uow = UnitOfWork(pool, SERVICE)
     poller = TimerPoller(
-        uow, timer_routes((ProbeTimer, on_test_timer(args.worker_id))), interval=0.05, batch_size=args.batch
+        uow, timer_routes((ProbeTimer, on_test_timer(args.worker_id, args.delay))), interval=0.05, batch_size=args.batch
     )
     await poller.run(stop)
     await pool.close()
@@ -130,6 +134,7 @@ def main() -> None:
     parser.add_argument("--group", default="followup.test")
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--worker-id", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds each timer handler takes (poller)")
     args = parser.parse_args()
     configure_logging(f"{SERVICE}-{args.role}", "WARNING")
     asyncio.run({"relay": run_relay, "consumer": run_consumer, "poller": run_poller}[args.role](args))

@@ -28,6 +28,17 @@ class KafkaSettings(BaseSettings):
     )
     kafka_password: SecretStr | None = Field(default=None, description="Its password")
     kafka_ca_file: str | None = Field(default=None, description="CA bundle to verify the broker's certificate")
+    kafka_replication_factor: int = Field(
+        default=1,
+        ge=1,
+        description="Replicas of each topic created (`hearth topics create`, test stacks); 3 on a cluster",
+    )
+    kafka_min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        description="min.insync.replicas of each topic created (2 with 3 replicas: acks=all then means two copies);"
+        " unset: the broker's default",
+    )
 
     def kafka_client_options(self) -> dict[str, Any]:
         """aiokafka client options for the configured security (shared by consumer, relay and DLQ producer)."""

@@ -14,7 +14,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from hearth.contracts import CATALOG, SERVICES, dlq_topic
 from hearth.contracts.retention import retention_of
 
-from .settings import kafka_client_options
+from .settings import KafkaSettings, kafka_client_options
 
 TopicConfigs = Mapping[str, Mapping[str, str]]
 _DYNAMIC_TOPIC_CONFIG = 1  # DescribeConfigs: the value was set on the topic
@@ -35,19 +35,26 @@ async def ensure_topics(
     names: Iterable[str],
     *,
     partitions: int = 6,
-    replication: int = 1,
+    replication: int | None = None,
+    min_insync: int | None = None,
     retention_ms: int | None = None,
     configs: TopicConfigs | None = None,
     client: dict[str, object] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet, each with its `configs` (or `retention_ms` for all); returns the
-    ones created."""
+    ones created. Replication and min.insync.replicas: the arguments, else HEARTH_KAFKA_REPLICATION_FACTOR and
+    HEARTH_KAFKA_MIN_INSYNC_REPLICAS (1 and the broker's default when unset: right for one broker)."""
+    settings = KafkaSettings()
+    replication = replication or settings.kafka_replication_factor
+    min_insync = min_insync or settings.kafka_min_insync_replicas
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(kafka_client_options() if client is None else client))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [n for n in names if n not in existing]
         every = {} if retention_ms is None else {"retention.ms": str(retention_ms)}
+        if min_insync is not None:
+            every["min.insync.replicas"] = str(min_insync)
         if wanted:
             new = [NewTopic(n, partitions, replication, topic_configs={**(configs or {}).get(n, {}), **every})
                    for n in wanted]  # fmt: skip

@@ -17,7 +17,15 @@ def register(commands: Any) -> None:
         "create", help="create missing topics and set every topic's retention from the catalog (idempotent)"
     )
     create.add_argument("--partitions", type=int, default=6)
-    create.add_argument("--replication", type=int, default=1)
+    create.add_argument(
+        "--replication", type=int, default=None, help="replicas per topic (default: HEARTH_KAFKA_REPLICATION_FACTOR, 1)"
+    )
+    create.add_argument(
+        "--min-insync-replicas",
+        type=int,
+        default=None,
+        help="min.insync.replicas per topic (default: HEARTH_KAFKA_MIN_INSYNC_REPLICAS, else the broker's)",
+    )
     create.add_argument(
         "--retention-ms", type=int, default=None, help="one retention for every topic (throwaway environments only)"
     )
@@ -34,7 +42,8 @@ async def create_topics(args: argparse.Namespace) -> int:
         config.kafka_bootstrap,
         catalog_topics(config.topic_prefix),
         partitions=args.partitions,
-        replication=args.replication,
+        replication=args.replication or config.kafka_replication_factor,
+        min_insync=args.min_insync_replicas or config.kafka_min_insync_replicas,
         configs=configs,
         client=config.kafka_client_options(),
     )

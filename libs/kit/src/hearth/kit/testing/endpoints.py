@@ -19,6 +19,9 @@ KAFKA_SECURITY_VARIABLES = (
     "HEARTH_KAFKA_USERNAME",
     "HEARTH_KAFKA_PASSWORD",
     "HEARTH_KAFKA_CA_FILE",
+    # Not security, but the broker's as much: topics made for a three-node cluster are replicated.
+    "HEARTH_KAFKA_REPLICATION_FACTOR",
+    "HEARTH_KAFKA_MIN_INSYNC_REPLICAS",
 )
 
 

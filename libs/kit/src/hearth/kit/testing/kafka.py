@@ -21,16 +21,20 @@ TOPIC_ALREADY_EXISTS = 36
 
 def kafka_client_options(security: Mapping[str, str] | None = None) -> dict[str, Any]:
     """aiokafka security options from HEARTH_KAFKA_* settings: `security` if given, else the environment."""
+    return kafka_settings(security).kafka_client_options()
+
+
+def kafka_settings(security: Mapping[str, str] | None = None) -> KafkaSettings:
+    """The HEARTH_KAFKA_* settings: `security` if given, else the environment."""
     if security is None:
-        return KafkaSettings().kafka_client_options()
+        return KafkaSettings()
     fields: dict[str, Any] = {
         name.removeprefix("HEARTH_").lower(): value
         for name, value in security.items()
         if name.startswith("HEARTH_KAFKA_") and value
     }
     # The mapping only: an environment prefix nothing uses keeps os.environ out.
-    settings = KafkaSettings(_env_prefix="HEARTH_TESTING_UNUSED_", **fields)
-    return settings.kafka_client_options()
+    return KafkaSettings(_env_prefix="HEARTH_TESTING_UNUSED_", **fields)
 
 
 class CreateTopics(Protocol):
@@ -46,17 +50,24 @@ async def create_topics(
     names: Sequence[str],
     *,
     partitions: int = 3,
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
     config: Mapping[str, str] | None = None,
     exist_ok: bool = False,
     within: float = 30.0,
     security: Mapping[str, str] | None = None,
 ) -> None:
-    """Create the topics; return once metadata lists each of them with all its partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests", **kafka_client_options(security))
+    """Create the topics; return once metadata lists each of them with all its partitions. Replication and
+    min.insync.replicas as HEARTH_KAFKA_REPLICATION_FACTOR / _MIN_INSYNC_REPLICAS say (1 and the broker's default
+    when unset), unless given."""
+    settings = kafka_settings(security)
+    replication_factor = replication_factor or settings.kafka_replication_factor
+    options = settings.kafka_client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hearth-tests", **options)
     await admin.start()
     try:
         configs = dict(config or {})
+        if settings.kafka_min_insync_replicas is not None:
+            configs.setdefault("min.insync.replicas", str(settings.kafka_min_insync_replicas))
         new = [NewTopic(name, partitions, replication_factor, topic_configs=configs) for name in names]
         response = await admin.create_topics(new, timeout_ms=int(within * 1000))
         failed = [

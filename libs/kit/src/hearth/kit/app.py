@@ -194,8 +194,14 @@ def _add_operational_routes(app: FastAPI) -> None:
             log.warning("readyz_database_failed", error=type(exc).__name__)
         checks["kafka"] = await runtime.broker.ping(timeout=2)
         checks["consumer_positions"] = runtime.consumer.healthy
+        # The broker may answer while writes fail (brokers lost: fewer in-sync replicas than required).
+        problem = runtime.relay.publishing_problem()
+        checks["outbox_publishing"] = problem is None
         ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        body: dict[str, object] = {"ready": ready, "checks": checks}
+        if problem is not None:
+            body["reasons"] = {"outbox_publishing": problem}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def prometheus_metrics() -> Response:

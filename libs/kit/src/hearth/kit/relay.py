@@ -58,6 +58,10 @@ class OutboxRelay:
         self._idempotency_retention = idempotency_retention
         self._wake = asyncio.Event()
         self.is_leader = False
+        # Since when (loop time) every publish has failed, and why: /readyz reports it (brokers lost, fewer
+        # in-sync replicas than min.insync.replicas); None while publishing works or nothing waits.
+        self.failing_since: float | None = None
+        self.failure = ""
 
     async def run(self, stop: asyncio.Event) -> None:
         next_delay = backoff_delays(cap=5.0)
@@ -68,11 +72,14 @@ class OutboxRelay:
             except PermanentPublishError as exc:
                 # An outbox event is a committed fact: it is never dropped.  The broker refusing it for good
                 # (a topic ACL missing, a limit lowered) needs an operator, so it is loud, counted, and retried.
+                self._publish_failed(exc)
                 delay = next_delay()
                 metrics.PUBLISH_REFUSED.labels(self._service).inc()
                 log.error("outbox_publish_refused", cause=str(exc)[:500], retry_in=round(delay, 2))
                 await sleep_or_stop(stop, delay)
             except _RETRYABLE as exc:
+                if isinstance(exc, PublishError):
+                    self._publish_failed(exc)
                 delay = next_delay()
                 log.warning("outbox_relay_retry", error=f"{type(exc).__name__}: {exc}", retry_in=round(delay, 2))
                 await sleep_or_stop(stop, delay)
@@ -82,6 +89,18 @@ class OutboxRelay:
                 log.exception("outbox_relay_failed", retry_in=round(delay, 2))
                 await sleep_or_stop(stop, delay)
 
+    def _publish_failed(self, exc: PublishError) -> None:
+        if self.failing_since is None:
+            self.failing_since = asyncio.get_running_loop().time()
+        self.failure = str(exc)[:300]
+
+    def publishing_problem(self) -> str | None:
+        """Why the outbox is not being published (for /readyz), or None while it is."""
+        if self.failing_since is None:
+            return None
+        seconds = asyncio.get_running_loop().time() - self.failing_since
+        return f"publishing to Kafka has failed for {seconds:.0f} s, events wait in the outbox: {self.failure}"
+
     async def _lead(self, stop: asyncio.Event) -> None:
         # The application name shows operators (and tests) which process leads.
         conn: Connection = await asyncpg.connect(
@@ -89,6 +108,7 @@ class OutboxRelay:
         )
         try:
             if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK):
+                self.failing_since = None  # another process publishes: its readiness tells
                 await sleep_or_stop(stop, self._standby_interval)
                 return
             self.is_leader = True
@@ -135,6 +155,7 @@ class OutboxRelay:
             "UPDATE hearth_outbox SET sent_at = clock_timestamp() WHERE id = ANY($1::bigint[])",
             [r["id"] for r in rows],
         )
+        self.failing_since = None
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 

@@ -3,6 +3,7 @@ applied one by one in the order they were staged."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -109,3 +110,32 @@ async def test_a_unit_of_work_that_fails_writes_no_timer(pool):
     with pytest.raises(ValueError, match="after the flush"):
         await UnitOfWork(pool, "followup").run(fails, EventContext.new())
     assert sorted(await _timers(pool)) == ["b"]
+
+
+async def test_random_orderings_end_as_the_operations_applied_one_by_one(pool):
+    """Each sequence twice: staged in one unit of work, and each operation in its own."""
+    rng = random.Random(20261203)
+    keys, prefixes = ["a", "b", "p:1", "p:2", "q:1"], ["p:", "q:", "p:1"]
+    for round_ in range(40):
+        steps: list[Callable[[Tx], None]] = []
+        for i in range(rng.randint(1, 10)):
+            kind = rng.choice(["schedule", "schedule", "cancel", "cancel_prefix"])
+            if kind == "schedule":
+                key = rng.choice(keys)
+                steps.append(schedule(key, rng.randint(1, 99), note=f"{key}#{i}"))
+            elif kind == "cancel":
+                steps.append(cancel(rng.choice(keys)))
+            else:
+                steps.append(cancel_prefix(rng.choice(prefixes)))
+        start = [schedule(k, 0) for k in rng.sample(keys, rng.randint(0, len(keys)))]
+        await pool.execute("DELETE FROM hearth_timers")
+        if start:
+            await _run(pool, *start)
+        await _run(pool, *steps)
+        together = await _timers(pool)
+        await pool.execute("DELETE FROM hearth_timers")
+        if start:
+            await _run(pool, *start)
+        for step in steps:
+            await _run(pool, step)
+        assert together == await _timers(pool), f"round {round_}"

@@ -1,6 +1,7 @@
-"""Fires due timers.  Each batch is one transaction: claim with SKIP LOCKED, then per timer a savepoint that
-deletes the row, runs the handler and writes its events, so a timer fires exactly once across replicas and
-restarts, and a failing handler postpones only its own timer."""
+"""Fires due timers.  Each batch is one transaction: claim with SKIP LOCKED, delete the claimed rows, run every
+handler and write what it staged, commit — so a timer fires exactly once across replicas and restarts.  A
+handler that fails sends its batch round again timer by timer, each in a savepoint, so it postpones only its
+own timer; a transient database fault rolls the whole batch back for the run loop's backoff."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import metrics, timers
 from .aio import sleep_or_stop
 from .context import EventContext
-from .db import TRANSIENT_DB_ERRORS, backoff_delays
+from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
 from .logging import bind_context, get_logger
 from .tx import TimerPayload, Tx
 from .uow import UnitOfWork
@@ -78,46 +79,104 @@ class TimerPoller:
     async def fire_due(self) -> int:
         """Fire one batch of due timers; returns how many were claimed."""
         uow = self._uow
-        async with uow.pool.acquire() as conn, conn.transaction():
-            now = uow.clock.now()
-            due = await timers.claim_due(conn, now, self._batch_size)
-            for timer in due:
-                await self._fire(conn, timer, now)
+        async with uow.pool.acquire() as conn:
+            async with conn.transaction():
+                now = uow.clock.now()
+                due = await timers.claim_due(conn, now, self._batch_size)
+                routed = []
+                for timer in due:
+                    route = self._routes.get(timer.kind)
+                    if route is None:
+                        await self._postpone(conn, timer, now, f"no handler for {timer.kind}")
+                        with bind_context(timer_key=timer.key):
+                            log.error("timer_without_handler", kind=timer.kind)
+                    else:
+                        routed.append((timer, route))
+                fired = await self._fire_all(conn, routed, now)
+            # Counted once committed: a batch rolled back fired nothing.
+            service = uow.service
+            for timer, latency in fired:
+                metrics.TIMERS_FIRED.labels(service, timer.kind).inc()
+                lateness = max(0.0, (now - timer.due_at).total_seconds())
+                metrics.TIMER_LATENESS.labels(service, timer.kind).observe(lateness)
+                metrics.HANDLER_LATENCY.labels(service, timer.kind).observe(latency)
             return len(due)
 
-    async def _fire(self, conn: Any, timer: timers.DueTimer, now: Any) -> None:
-        route = self._routes.get(timer.kind)
-        context = EventContext(
-            correlation_id=timer.correlation_id or _as_identifier(timer.key),
-            causation_id=_as_identifier(f"timer:{timer.key}"),
-            id_seed=f"{self._uow.service}:timer:{timer.key}:{timer.due_at.isoformat()}",
-        )
-        with bind_context(timer_key=timer.key, correlation_id=context.correlation_id):
-            if route is None:
-                await timers.postpone(conn, timer.key, now + self._retry_after, f"no handler for {timer.kind}")
-                log.error("timer_without_handler", kind=timer.kind)
-                return
-            started = asyncio.get_running_loop().time()
+    async def _fire_all(
+        self, conn: Connection, routed: list[tuple[timers.DueTimer, TimerRoute]], now: datetime
+    ) -> list[tuple[timers.DueTimer, float]]:
+        """The common case in few statements: every claimed row deleted by one DELETE, the handlers run one after
+        another without a savepoint each.  A handler that fails rolls that pass back, and the batch is fired
+        again timer by timer, each in a savepoint, so the failing timer is postponed and the others fire."""
+        if not routed:
+            return []
+        try:
+            async with conn.transaction():  # a savepoint around the fast pass
+                # Deleted before any handler runs, so a handler that sets its own timer again keeps the new one.
+                await timers.delete_all(conn, [timer.key for timer, _ in routed])
+                return [(timer, await self._run_fast(conn, timer, route, now)) for timer, route in routed]
+        except _HandlerFailed:
+            fired = []
+            for timer, route in routed:
+                latency = await self._fire_one(conn, timer, route, now)
+                if latency is not None:
+                    fired.append((timer, latency))
+            return fired
+
+    async def _run_fast(self, conn: Connection, timer: timers.DueTimer, route: TimerRoute, now: datetime) -> float:
+        with self._log_context(timer):
             try:
-                async with conn.transaction():  # a savepoint: this timer's effects or none of them
+                return await self._run(conn, timer, route, now)
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except Exception as exc:
+                raise _HandlerFailed from exc
+
+    async def _fire_one(
+        self, conn: Connection, timer: timers.DueTimer, route: TimerRoute, now: datetime
+    ) -> float | None:
+        """One timer in a savepoint: its effects and its deletion, or neither and the timer postponed."""
+        with self._log_context(timer):
+            try:
+                async with conn.transaction():
                     await timers.delete(conn, timer.key)
-                    tx = self._uow.tx(conn, context)
-                    # The fact happens when it was due, however late the poller runs (a restart, a restore):
-                    # the same timer fired again gives the same event, with the same id and the same payload.
-                    tx.now = min(timer.due_at, now)
-                    await route.handler(route.payload.model_validate(timer.payload), tx)
-                    await tx.flush()
+                    return await self._run(conn, timer, route, now)
             except TRANSIENT_DB_ERRORS:
                 raise
             except Exception as exc:
                 metrics.HANDLER_ERRORS.labels(self._uow.service, timer.kind, "permanent").inc()
                 log.exception("timer_handler_failed", kind=timer.kind, attempts=timer.attempts + 1)
-                await timers.postpone(conn, timer.key, now + self._retry_after, f"{type(exc).__name__}: {exc}")
-                return
-            service = self._uow.service
-            metrics.TIMERS_FIRED.labels(service, timer.kind).inc()
-            metrics.TIMER_LATENESS.labels(service, timer.kind).observe(max(0.0, (now - timer.due_at).total_seconds()))
-            metrics.HANDLER_LATENCY.labels(service, timer.kind).observe(asyncio.get_running_loop().time() - started)
+                await self._postpone(conn, timer, now, f"{type(exc).__name__}: {exc}")
+                return None
+
+    async def _run(self, conn: Connection, timer: timers.DueTimer, route: TimerRoute, now: datetime) -> float:
+        """Run the timer's handler and write what it staged; returns the seconds it took."""
+        started = asyncio.get_running_loop().time()
+        tx = self._uow.tx(conn, self._context(timer))
+        # The fact happens when it was due, however late the poller runs (a restart, a restore): the same
+        # timer fired again gives the same event, with the same id and the same payload.
+        tx.now = min(timer.due_at, now)
+        await route.handler(route.payload.model_validate(timer.payload), tx)
+        await tx.flush()
+        return asyncio.get_running_loop().time() - started
+
+    async def _postpone(self, conn: Connection, timer: timers.DueTimer, now: datetime, error: str) -> None:
+        await timers.postpone(conn, timer.key, now + self._retry_after, error)
+
+    def _context(self, timer: timers.DueTimer) -> EventContext:
+        return EventContext(
+            correlation_id=timer.correlation_id or _as_identifier(timer.key),
+            causation_id=_as_identifier(f"timer:{timer.key}"),
+            id_seed=f"{self._uow.service}:timer:{timer.key}:{timer.due_at.isoformat()}",
+        )
+
+    @staticmethod
+    def _log_context(timer: timers.DueTimer) -> Any:
+        return bind_context(timer_key=timer.key, correlation_id=timer.correlation_id or _as_identifier(timer.key))
+
+
+class _HandlerFailed(Exception):
+    """A handler raised during the fast pass: its effects are rolled back and the batch is fired timer by timer."""
 
 
 def _as_identifier(text: str) -> str:

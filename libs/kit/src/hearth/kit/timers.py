@@ -22,33 +22,41 @@ class DueTimer:
     attempts: int
 
 
-async def schedule(
-    conn: Connection,
-    key: str,
-    kind: str,
-    due_at: datetime,
-    payload: dict[str, Any],
-    correlation_id: str | None,
-) -> None:
+@dataclass(frozen=True)
+class TimerRow:
+    """A timer as a unit of work sets it."""
+
+    key: str
+    kind: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+async def schedule_all(conn: Connection, rows: Sequence[TimerRow], correlation_id: str | None) -> None:
+    """Set (or move) every timer of `rows` in one statement; keys must be distinct (ON CONFLICT cannot update
+    one row twice in a statement).  A moved timer starts again: no attempts, no error."""
+    if not rows:
+        return
     await conn.execute(
-        "INSERT INTO hearth_timers (key, kind, due_at, payload, correlation_id) VALUES ($1, $2, $3, $4::jsonb, $5)"
+        "INSERT INTO hearth_timers (key, kind, due_at, payload, correlation_id)"
+        " SELECT k, t, d, p::jsonb, $5 FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])"
+        " AS u(k, t, d, p)"
         " ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, due_at = excluded.due_at,"
         " payload = excluded.payload, correlation_id = excluded.correlation_id, attempts = 0, last_error = NULL",
-        key,
-        kind,
-        due_at,
-        orjson.dumps(payload).decode(),
+        [r.key for r in rows],
+        [r.kind for r in rows],
+        [r.due_at for r in rows],
+        [orjson.dumps(r.payload).decode() for r in rows],
         correlation_id,
     )
 
 
-async def cancel(conn: Connection, key: str) -> bool:
-    return bool(await conn.fetchval("DELETE FROM hearth_timers WHERE key = $1 RETURNING true", key))
-
-
-async def cancel_prefix(conn: Connection, prefix: str) -> int:
-    deleted = await conn.fetch("DELETE FROM hearth_timers WHERE starts_with(key, $1) RETURNING 1", prefix)
-    return len(deleted)
+async def cancel_prefixes(conn: Connection, prefixes: Sequence[str]) -> None:
+    if prefixes:
+        await conn.execute(
+            "DELETE FROM hearth_timers WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) p WHERE starts_with(key, p))",
+            list(prefixes),
+        )
 
 
 async def lock_prefixes(conn: Connection, prefixes: Sequence[str]) -> None:
@@ -75,6 +83,11 @@ async def claim_due(conn: Connection, now: datetime, limit: int) -> list[DueTime
 
 async def delete(conn: Connection, key: str) -> None:
     await conn.execute("DELETE FROM hearth_timers WHERE key = $1", key)
+
+
+async def delete_all(conn: Connection, keys: Sequence[str]) -> None:
+    if keys:
+        await conn.execute("DELETE FROM hearth_timers WHERE key = ANY($1::text[])", list(keys))
 
 
 async def postpone(conn: Connection, key: str, due_at: datetime, error: str) -> None:

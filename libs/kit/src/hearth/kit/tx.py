@@ -16,6 +16,7 @@ from hearth.contracts import Event, EventData, build_event, spec_for, topic_for
 from . import outbox, timers
 from .context import EventContext
 from .db import Connection
+from .timer_writes import net_timer_writes
 
 D = TypeVar("D", bound=EventData)
 
@@ -68,7 +69,7 @@ class Tx:
 
     def schedule(self, payload: TimerPayload, *, at: datetime, key: str) -> None:
         """Set (or move) the timer `key`; a later schedule of the same key in this unit of work wins."""
-        self._pending.append(("schedule", (key, payload, at)))
+        self._pending.append(("schedule", timers.TimerRow(key, payload.kind, at, payload.model_dump(mode="json"))))
 
     def cancel(self, key: str) -> None:
         self._pending.append(("cancel", key))
@@ -88,23 +89,14 @@ class Tx:
         return [item for op, item in self._pending if op == "emit"]
 
     async def flush(self) -> None:
-        """Write what the trigger staged, in the order it was staged, inside the still-open transaction."""
+        """Write what the trigger staged inside the still-open transaction: its events in the order staged, then
+        its timers as the staged order leaves them."""
         pending, self._pending = self._pending, []
         events = [item for op, item in pending if op == "emit"]
         if events:
             await outbox.stage(self.conn, events, self.topic_of)
-        for op, item in pending:
-            if op == "schedule":
-                key, payload, at = item
-                await timers.schedule(
-                    self.conn,
-                    key,
-                    payload.kind,
-                    at,
-                    payload.model_dump(mode="json"),
-                    self.context.correlation_id,
-                )
-            elif op == "cancel":
-                await timers.cancel(self.conn, item)
-            elif op == "cancel_prefix":
-                await timers.cancel_prefix(self.conn, item)
+        # A statement per kind of write, not one per operation; net_timer_writes keeps the staged order's outcome.
+        writes = net_timer_writes(pending)
+        await timers.cancel_prefixes(self.conn, writes.prefixes)
+        await timers.delete_all(self.conn, writes.cancelled)
+        await timers.schedule_all(self.conn, writes.scheduled, self.context.correlation_id)

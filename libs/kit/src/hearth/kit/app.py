@@ -19,12 +19,14 @@ import asyncpg
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace.export import SpanExporter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hearth.contracts import dlq_topic
 
-from . import metrics, migrations
+from . import metrics, migrations, telemetry
 from .auth import AuthSettings
 from .broker import make_broker
 from .checkpoints import checkpoint_publisher
@@ -76,14 +78,39 @@ def all_migrations(definition: ServiceDefinition) -> list[migrations.Migration]:
     return migrations.kit_migrations() + own
 
 
-def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    definition: ServiceDefinition,
+    settings: KitSettings,
+    clock: Clock | None = None,
+    *,
+    span_exporter: SpanExporter | None = None,
+) -> FastAPI:
+    """`span_exporter`: where spans go (tests); by default OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, else
+    no spans at all (telemetry.py)."""
     clock = clock or SystemClock()
     configure_logging(definition.name, settings.log_level, json=settings.log_json)
     if missing := settings.missing_for_serve():  # secrets only `serve` holds, never `migrate`
         raise ValueError(f"{definition.name}: cannot serve without {', '.join(missing)}")
+    tracing = telemetry.service_tracing(definition.name, span_exporter)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The background tasks created below inherit the service's tracer; the caller's context does not keep it.
+        token = tracing.activate() if tracing is not None else None
+        try:
+            async with _serving(app):
+                if token is not None:
+                    telemetry.deactivate(token)
+                    token = None
+                yield
+        finally:
+            if token is not None:
+                telemetry.deactivate(token)
+            if tracing is not None:
+                tracing.close()
+
+    @asynccontextmanager
+    async def _serving(app: FastAPI) -> AsyncIterator[None]:
         dsn = settings.database_url.get_secret_value()
         pool = await create_pool(dsn)
         kafka = settings.kafka_client_options()
@@ -173,7 +200,11 @@ def create_app(definition: ServiceDefinition, settings: KitSettings, clock: Cloc
     # Added innermost first: the trace context wraps everything, so even an early 413 carries the request id.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(_MetricsMiddleware, service=definition.name)
-    app.add_middleware(TraceContextMiddleware)
+    app.add_middleware(TraceContextMiddleware, tracing=tracing)
+    if tracing is not None:  # its server span wraps every middleware, error handlers included
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracing.provider, excluded_urls="/healthz,/readyz,/metrics"
+        )
     return app
 
 

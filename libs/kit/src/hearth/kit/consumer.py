@@ -20,7 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from . import metrics, positions, record_batches
+from . import metrics, positions, record_batches, telemetry
 from .aio import sleep_or_stop
 from .db import TRANSIENT_DB_ERRORS, backoff_delays
 from .dead_letters import ConsumedRecord
@@ -137,7 +137,8 @@ class InboxConsumer:
     async def _settle(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumedRecord]) -> None:
         async with self._busy:
             try:
-                outcome = await self._inbox.handle_batch(records)
+                with telemetry.consuming(self._group_id, records):
+                    outcome = await self._inbox.handle_batch(records)
             except Exception:
                 # Not about one record (those are settled inside): a bug or an unexpected fault.  Nothing was
                 # committed; read the batch again after a pause rather than move past it.

@@ -27,7 +27,7 @@ import orjson
 
 from hearth.contracts import ContractError, Event, EventData, parse_event, spec_for
 
-from . import metrics, positions
+from . import metrics, positions, telemetry
 from .context import EventContext, trace_id_of
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
 from .dead_letters import ConsumedRecord, DeadLetterReason, load_letters, printable, record_letters
@@ -255,8 +255,8 @@ class Inbox:
 
     async def _run_fast(self, conn: Connection, accepted: Accepted) -> None:
         event = accepted.event
-        with _event_log_context(event):
-            tx = self._uow.tx(conn, _context(self.service, event))
+        with _event_log_context(event), telemetry.handling(event, self._uow.topic_of(event.type)) as traceparent:
+            tx = self._uow.tx(conn, _context(self.service, event, traceparent))
             try:
                 await accepted.handler(event, tx)
                 await tx.flush()
@@ -279,7 +279,7 @@ class Inbox:
             return kind.event_type, Outcome.DEAD_LETTERED
         event = kind.event
         where = (record.topic, record.partition, record.offset)
-        with _event_log_context(event):
+        with _event_log_context(event), telemetry.handling(event, record.topic) as traceparent:
             try:
                 async with conn.transaction():  # a savepoint: this event's effects or none of them
                     if not await _record(conn, self.consumer, kind, record):
@@ -288,7 +288,7 @@ class Inbox:
                             letters.append((record, _conflict(event)))
                             return event.type, Outcome.DEAD_LETTERED
                         return event.type, Outcome.DUPLICATE
-                    tx = self._uow.tx(conn, _context(self.service, event))
+                    tx = self._uow.tx(conn, _context(self.service, event, traceparent))
                     await kind.handler(event, tx)
                     await tx.flush()
             except _RETRYABLE:
@@ -313,11 +313,11 @@ class Inbox:
         return Outcome.RETRY
 
 
-def _context(service: str, event: Event[Any]) -> EventContext:
+def _context(service: str, event: Event[Any], traceparent: str | None) -> EventContext:
     return EventContext(
         event.correlationid,
         causation_id=str(event.id),
-        traceparent=event.traceparent,
+        traceparent=traceparent,
         id_seed=f"{service}:event:{event.id}",
     )
 

@@ -14,6 +14,7 @@ import orjson
 
 from hearth.contracts import Event, topic_for
 
+from . import telemetry
 from .db import Connection
 
 CHANNEL = "hearth_outbox"
@@ -21,6 +22,11 @@ CONTENT_TYPE_HEADER = {"content-type": "application/cloudevents+json"}
 
 
 async def stage(conn: Connection, events: Sequence[Event[Any]], topic_of: Callable[[str], str] = topic_for) -> None:
+    with telemetry.span("outbox stage", attributes={"hearth.event_types": sorted({e.type for e in events})}):
+        await _stage(conn, events, topic_of)
+
+
+async def _stage(conn: Connection, events: Sequence[Event[Any]], topic_of: Callable[[str], str]) -> None:
     # Sorted keys: two transactions locking the same pair of keys cannot deadlock.
     for key in sorted({e.partitionkey for e in events}):
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('hearth_outbox:' || $1))", key)

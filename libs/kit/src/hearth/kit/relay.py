@@ -15,7 +15,7 @@ from datetime import timedelta
 import asyncpg
 import orjson
 
-from . import metrics
+from . import metrics, telemetry
 from .aio import sleep_or_stop, wait_any
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays, is_transient
 from .dead_letters import DeadLetterPublisher
@@ -150,7 +150,8 @@ class OutboxRelay:
             )
             for r in rows
         ]
-        await self._publisher.send_all(records)
+        with telemetry.publishing(records):
+            await self._publisher.send_all(records)
         await conn.execute(
             "UPDATE hearth_outbox SET sent_at = clock_timestamp() WHERE id = ANY($1::bigint[])",
             [r["id"] for r in rows],

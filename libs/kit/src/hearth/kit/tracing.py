@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -19,6 +20,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hearth.kit import telemetry
 from hearth.kit.logging import bind_context
 
 _propagator = TraceContextTextMapPropagator()
@@ -43,6 +45,14 @@ def _new_trace() -> trace.SpanContext:
 
 
 @contextmanager
+def _bind_current() -> Iterator[str]:
+    """Binds the `trace_id` of the span already current (the HTTP server span of the instrumentation)."""
+    span_context = trace.get_current_span().get_span_context()
+    with bind_context(trace_id=trace.format_trace_id(span_context.trace_id)):
+        yield current_traceparent() or ""
+
+
+@contextmanager
 def extract_traceparent(traceparent: str | None) -> Iterator[str]:
     """Makes the trace of `traceparent` current inside the block (a new trace when it is missing or
     malformed), binds its `trace_id` for logging, and yields the traceparent now current."""
@@ -61,10 +71,13 @@ def extract_traceparent(traceparent: str | None) -> Iterator[str]:
 
 class TraceContextMiddleware:
     """Runs each HTTP request in the trace of its `traceparent` header (or a new one), binds `trace_id` and
-    `request_id` for logging, keeps them in `request.state` and returns `X-Request-ID`."""
+    `request_id` for logging, keeps them in `request.state` and returns `X-Request-ID`.  With tracing on, the
+    instrumentation's server span (outside this middleware) already continues the header's trace: it is used
+    as it is, and the service's tracer is made current for the spans the request causes."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, tracing: telemetry.ServiceTracing | None = None) -> None:
         self.app = app
+        self.tracing = tracing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,12 +94,24 @@ class TraceContextMiddleware:
                     response_headers.append("X-Request-ID", request_id)
             await send(message)
 
-        with (
-            extract_traceparent(headers.get("traceparent")) as traceparent,
-            bind_context(request_id=request_id),
-        ):
+        traced = trace.get_current_span().get_span_context().is_valid
+        token = self.tracing.activate() if self.tracing is not None else None
+        try:
+            await self._serve(
+                scope,
+                receive,
+                send_with_request_id,
+                _bind_current() if traced else extract_traceparent(headers.get("traceparent")),
+                request_id,
+            )
+        finally:
+            if token is not None:
+                telemetry.deactivate(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, trace_context: Any, request_id: str) -> None:
+        with trace_context as traceparent, bind_context(request_id=request_id):
             # The scope's state outlives this block: the 500 handler (outside all middleware) still sees it.
             state = scope.setdefault("state", {})
             state["request_id"] = request_id
             state["traceparent"] = traceparent
-            await self.app(scope, receive, send_with_request_id)
+            await self.app(scope, receive, send)

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from hearth.contracts.primitives import IDENTIFIER_PATTERN
-from hearth.kit import audit
+from hearth.kit import audit, telemetry
 from hearth.kit.app import RuntimeDep
 from hearth.kit.auth import Principal, Role, require_roles
 from hearth.kit.commands import run_command
@@ -100,6 +100,9 @@ def router(settings: ScreeningSettings, rules: Rules, keys: Vault) -> APIRouter:
         """Approve (plan, starting dose, licence state; a justification for a needs_review screening) or
         decline (a reason code); emits `approved` or `declined`. One decision per assessment."""
         _must_be_caller(who, body.prescriber_id, "prescriber_id", "prescribers decide in their own name")
+        if telemetry.current_tracer() is not None:  # the decision's trace links to the intake's
+            async with runtime.pool.acquire() as conn:
+                telemetry.link_to(await store.intake_traceparent(conn, assessment_id))
         book = rules.current()
         if isinstance(body, ApproveBody):
             approve = body.request()

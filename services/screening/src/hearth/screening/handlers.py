@@ -56,7 +56,7 @@ async def submit_intake(
 ) -> AssessmentSummary:
     assessment = domain.assess(intake, criteria, assessment_id=str(uuid.uuid4()), submitted_by=actor, now=tx.now)
     sealed = replace(assessment, intake=await sealing.seal_intake(tx.conn, keys, intake, tx.now))
-    await store.insert_assessment(tx.conn, sealed)
+    await store.insert_assessment(tx.conn, sealed, traceparent=tx.context.traceparent)
     s = assessment.screening
     details: dict[str, Any] = {"outcome": s.outcome, "reasons": [str(r) for r in s.reasons]}
     details |= {"safety_flag": s.safety_flag, **rules.stamp(None)}

@@ -35,15 +35,22 @@ def _intake(doc: dict[str, Any]) -> Intake:
     )
 
 
-async def insert_assessment(conn: Connection, a: Assessment) -> None:
+async def insert_assessment(conn: Connection, a: Assessment, *, traceparent: str | None = None) -> None:
     s = a.screening
     await conn.execute(
         "INSERT INTO assessments (id, patient_id, patient_state, submitted_by, submitted_at, intake, phq9_total,"
-        " phq9_band, gad7_total, gad7_band, safety_flag, outcome, reasons)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13)",
+        " phq9_band, gad7_total, gad7_band, safety_flag, outcome, reasons, traceparent)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)",
         a.id, a.intake.patient_id, a.intake.state, a.submitted_by, a.submitted_at, _intake_json(a.intake),
         s.phq9_total, s.phq9_band, s.gad7_total, s.gad7_band, s.safety_flag, s.outcome, [str(r) for r in s.reasons],
+        traceparent,
     )  # fmt: skip
+
+
+async def intake_traceparent(conn: Connection, assessment_id: str) -> str | None:
+    """The trace context of the request that submitted the intake (none for intakes older than tracing)."""
+    value = await conn.fetchval("SELECT traceparent FROM assessments WHERE id = $1", assessment_id)
+    return None if value is None else str(value)
 
 
 async def load_assessment(conn: Connection, assessment_id: str, *, lock: bool = False) -> Assessment | None:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
+from opentelemetry.sdk.trace.export import SpanExporter
 
 from hearth.contracts import Event, EventData, parse_event, spec_for
 
@@ -175,11 +176,13 @@ async def running_service(
     clock: Clock | None = None,
     overrides: Mapping[str, Any] | None = None,
     keep_topics: bool = False,
+    span_exporter: SpanExporter | None = None,
 ) -> AsyncIterator[ServiceUnderTest]:
     """The service in this process: HTTP through httpx's ASGI transport, its real consumer, relay and poller.
-    Its topics are deleted afterwards unless `keep_topics` (to read what it published while stopping)."""
+    Its topics are deleted afterwards unless `keep_topics` (to read what it published while stopping).
+    `span_exporter`: the service's spans go there (an in-memory exporter)."""
     settings, definition, dsn = await prepare(define, settings_type, infra, prefix, overrides)
-    app = create_app(definition, settings, clock)
+    app = create_app(definition, settings, clock, span_exporter=span_exporter)
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -16,9 +16,9 @@ from .settings import kafka_client_options
 
 def make_broker(bootstrap: str, client: dict[str, Any] | None = None, **options: Any) -> KafkaBroker:
     """FastStream's logger is a plain stdlib one, so its lines — tracebacks included — pass our personal-data
-    scrubber."""
+    scrubber. A comma-separated bootstrap (a cluster) goes as a list: FastStream takes a string for one host."""
     return KafkaBroker(
-        bootstrap,
+        [address.strip() for address in bootstrap.split(",") if address.strip()],
         logger=logging.getLogger("faststream.access.kafka"),
         log_level=logging.DEBUG,
         **_security(kafka_client_options() if client is None else client),

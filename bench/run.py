@@ -4,6 +4,7 @@
     uv run python bench/run.py --quick           # small sizes, to check that every row still runs
     uv run python bench/run.py --timers 1000000  # any size is an option: --help lists them
     uv run python bench/run.py --only limits,inbox --profile inbox-1
+    make bench BENCH_ARGS=--durable              # every section twice: test settings, then fsync etc. on
 
 One run measures, side by side: the limits of the machine (raw aiokafka produce/consume, raw asyncpg commits,
 pgbench for reference), the outbox relay, the inbox consumer (batch 1 and 100: the before/after of settling a
@@ -14,6 +15,11 @@ with; the same table, the machine's description, the commit and the command go t
 The local Kafka and Postgres come from HEARTH_KAFKA_BOOTSTRAP + HEARTH_PG_ADMIN_DSN when both are set, else from
 deploy/local/infra.py (started when down, and stopped again at the end unless something else uses it). Every
 run uses fresh databases and topics of its own and removes them afterwards. No figure here is asserted anywhere.
+
+The local Postgres runs with fsync, synchronous_commit and full_page_writes off (test settings). `--durable` starts
+a private cluster (Kafka stays shared) and runs every section on it twice: with those test settings, then with all
+three on, each pass's ratios against the limits of its own pass; bench/RESULTS.md shows both tables and a third
+one setting them side by side.
 """
 
 from __future__ import annotations
@@ -35,10 +41,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.hearthbench import REPO
+from bench.hearthbench.durability import DURABLE, TEST_SETTINGS, PassRun, apply_settings, private_postgres
 from bench.hearthbench.harness import Bench
 from bench.hearthbench.infra import infra_endpoints
 from bench.hearthbench.profiling import PROFILE_PATTERN, PROFILE_STAGES
-from bench.hearthbench.results import write_results
+from bench.hearthbench.results import machine_facts, write_results
 from bench.hearthbench.sections import run_all
 from bench.hearthbench.sizes import QUICK, SIZE_HELP, Sizes
 from bench.hearthbench.table import render_text, table
@@ -85,6 +92,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     run.add_argument("--profile-dir", type=Path, default=REPO / "bench" / "profiles", help="where profiles go")
     run.add_argument("--out", type=Path, default=REPO / "bench" / "RESULTS.md", help="markdown results file")
+    run.add_argument(
+        "--durable",
+        action="store_true",
+        help="run every section twice on a private Postgres: with the local test settings (fsync,"
+        " synchronous_commit, full_page_writes off), then durable (all three on); each pass against its own limits",
+    )
     run.add_argument("--no-results", action="store_true", help="print the table only, write no results file")
     run.add_argument("--pgbench", default="/usr/lib/postgresql/15/bin/pgbench", help="pgbench binary")
     run.add_argument("--stage-timeout", type=float, default=300.0, help="seconds before a stuck stage is abandoned")
@@ -129,25 +142,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_logging(log_dir)
     started = time.monotonic()
     bootstrap, admin_dsn, origin, kafka_version, release = infra_endpoints()
+    runs: list[PassRun] = []
     try:
-        b = Bench(args, bootstrap, admin_dsn, log_dir)
-        b.say(f"sizes: {args.sizes}; logs in {log_dir}")
-        machine = asyncio.run(run_all(b, origin, kafka_version))
+        if not args.durable:
+            b = Bench(args, bootstrap, admin_dsn, log_dir)
+            b.say(f"sizes: {args.sizes}; logs in {log_dir}")
+            runs.append(PassRun(None, b, asyncio.run(run_all(b, origin, kafka_version))))
+        else:
+            say = Bench(args, bootstrap, admin_dsn, log_dir).say
+            with private_postgres(say) as pg:
+                for p in (TEST_SETTINGS, DURABLE):
+                    asyncio.run(apply_settings(pg.admin_dsn, p.settings))
+                    b = Bench(args, bootstrap, pg.admin_dsn, log_dir)
+                    b.say(f"=== pass: {p.name} ({p.describe()}); sizes: {args.sizes}; logs in {log_dir}")
+                    runs.append(PassRun(p, b, asyncio.run(run_all(b, origin, kafka_version, pg.origin))))
     finally:
         release()
     elapsed = time.monotonic() - started
-    cells = table(b.rows, b.by_key)
+    for run in runs:
+        print()
+        if run.pass_ is not None:
+            print(f"{run.title}:")
+        print(render_text(table(run.bench.rows, run.bench.by_key)))
     print()
-    print(render_text(cells))
-    print()
-    for name, value in machine.facts:
+    for name, value in machine_facts(runs):
         print(f"{name}: {value}")
     print(f"total: {elapsed / 60:.1f} min")
     if not args.no_results:
-        write_results(b, machine, cells, elapsed, args.out, command)
+        write_results(runs, elapsed, args.out, command)
         print(f"written: {args.out}")
-    if b.failures:
-        print(f"{len(b.failures)} measurement(s) failed; tracebacks and logs in {log_dir}", file=sys.stderr)
+    failures = sum(len(run.bench.failures) for run in runs)
+    if failures:
+        print(f"{failures} measurement(s) failed; tracebacks and logs in {log_dir}", file=sys.stderr)
         return 1
     shutil.rmtree(log_dir, ignore_errors=True)
     return 0

@@ -44,10 +44,13 @@ class Machine:
         self.facts.append((name, value))
 
 
-async def describe(b: Bench, origin: str, kafka_version: str) -> Machine:
+def cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+async def describe(b: Bench, origin: str, kafka_version: str, pg_origin: str | None = None) -> Machine:
     m = Machine()
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    m.add("CPUs (nproc)", f"{affinity} ({_cpu_model()})")
+    m.add("CPUs (nproc)", f"{cpus()} ({_cpu_model()})")
     m.add("memory", f"{(meminfo_mib('MemTotal') or 0) / 1024:.1f} GiB")
     m.add("kernel", f"{platform.system()} {platform.release()}")
     m.add("load average at start (1/5/15 min)", loadavg())
@@ -62,11 +65,11 @@ async def describe(b: Bench, origin: str, kafka_version: str) -> Machine:
         settings = [f"{n}={await conn.fetchval(f'SHOW {n}')}" for n in names]
     finally:
         await conn.close()
-    m.add("PostgreSQL", f"{version}, {origin}")
+    m.add("PostgreSQL", f"{version}, {pg_origin or origin}")
     test_settings = "fsync=off" in settings and "synchronous_commit=off" in settings
     warning = (
         " — TEST SETTINGS of the throwaway local cluster (deploy/local/postgresql.conf): commits are not durable,"
-        " so Postgres figures are higher than on a durable production setup"
+        " so Postgres figures are higher than on a durable production setup (`--durable` measures both)"
         if test_settings
         else ""
     )

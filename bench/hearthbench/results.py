@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import REPO
 from .before_after import INBOX_FAST_PASS, TIMER_IMPROVEMENT, improvement_lines
-from .harness import Bench
-from .machine import Machine, loadavg
-from .table import render_markdown
+from .durability import PassRun
+from .machine import loadavg
+from .table import compare, render_compare_markdown, render_markdown, table
 
 
 def _git(*args: str) -> str:
@@ -21,7 +22,14 @@ def _git(*args: str) -> str:
     return out.stdout.strip()
 
 
-def write_results(b: Bench, machine: Machine, cells: list[list[str]], elapsed: float, path: Path, command: str) -> None:
+def git_commit() -> str:
+    sha = _git("rev-parse", "HEAD") or "unknown"
+    return sha + (" (with uncommitted changes)" if _git("status", "--porcelain") else "")
+
+
+def write_results(runs: Sequence[PassRun], elapsed: float, path: Path, command: str) -> None:
+    first = runs[0]
+    b = first.bench
     sha = _git("rev-parse", "HEAD") or "unknown"
     dirty = " (with uncommitted changes)" if _git("status", "--porcelain") else ""
     s = b.sizes
@@ -39,36 +47,79 @@ def write_results(b: Bench, machine: Machine, cells: list[list[str]], elapsed: f
         f"- **Sections run**: {', '.join(b.args.only)}; total {elapsed / 60:.1f} min;"
         f" load average at the end {loadavg()}",
     ]
+    if len(runs) > 1:
+        lines.append(
+            "- **Passes** (--durable): "
+            + "; then ".join(f"{r.pass_.name} ({r.pass_.describe()})" for r in runs if r.pass_ is not None)
+            + ". Both on the same private cluster, switched with ALTER SYSTEM + pg_reload_conf and checked in"
+            " pg_settings; every ratio is taken against the limits measured in its own pass."
+        )
     if b.args.profile:
         lines.append(f"- **Profiled** (so slower than unprofiled): {', '.join(b.args.profile)}")
     lines += ["", "## Machine", ""]
-    lines += [f"- **{name}**: {value}" for name, value in machine.facts]
-    lines += [
-        "",
-        "## Figures",
-        "",
-        "ratio = figure ÷ limit. For rates, 1.00 means the kit goes as fast as the raw client does (a batched",
-        "stage can exceed the single-statement limit it is compared with); for latencies, the ratio says how many",
-        "times the raw Kafka hop (or the timer poll interval) the kit takes. Kit events are CloudEvents of about",
-        "0.6 KB; the raw Kafka figures use 1 KB values.",
-        "",
-        render_markdown(cells),
-        "",
-        "## Batch settling in the inbox: before and after",
-        "",
-    ]
+    lines += [f"- **{name}**: {value}" for name, value in machine_facts(runs)]
+    for run in runs:
+        lines += [
+            "",
+            f"## {run.title}",
+            "",
+            *RATIO_TEXT,
+            "",
+            render_markdown(table(run.bench.rows, run.bench.by_key)),
+        ]
+    if len(runs) == 2 and (pa := runs[0].pass_) is not None and (pz := runs[1].pass_) is not None:
+        a, z = runs
+        lines += [
+            "",
+            f"## {pz.name.capitalize()} beside {pa.name}",
+            "",
+            f"Each figure with its ratio to its own pass's limit; the last column is the {pz.name} figure over"
+            f" the {pa.name} one (for a rate, below 1 is slower; for a latency, above 1 is slower).",
+            "",
+            render_compare_markdown(compare(a.bench.rows, a.bench.by_key, z.bench.by_key), pa.name, pz.name),
+        ]
+    lines += ["", "## Batch settling in the inbox: before and after", ""]
     lines += improvement_lines(b)
     lines += TIMER_IMPROVEMENT
     lines += INBOX_FAST_PASS
     lines += ["", "## How each figure is measured", "", *METHOD]
-    if b.failures:
-        lines += ["", "## Not measured in this run", ""] + [f"- {f}" for f in b.failures]
-    if b.profiles:
+    if (REPO / "bench" / "SOAK.md").exists():
+        lines += ["", "## Soak", "", "Memory, lag, backlog and dead letters over a long paced run (`make soak`):"
+                  " [SOAK.md](SOAK.md)."]  # fmt: skip
+    for run in runs:
+        if run.bench.failures:
+            heading = "Not measured in this run" + (f" ({run.pass_.name})" if run.pass_ else "")
+            lines += ["", f"## {heading}", ""] + [f"- {f}" for f in run.bench.failures]
+    profiles = [p for run in runs for p in run.bench.profiles]
+    if profiles:
         lines += ["", "## Profiles", ""] + [
-            f"- `{p.relative_to(REPO) if p.is_relative_to(REPO) else p}`" for p in b.profiles
+            f"- `{p.relative_to(REPO) if p.is_relative_to(REPO) else p}`" for p in profiles
         ]
     path.write_text("\n".join(lines) + "\n")
 
+
+def machine_facts(runs: Sequence[PassRun]) -> list[tuple[str, str]]:
+    """The first pass's facts, then each later pass's facts that differ (its settings, its load), labelled."""
+    facts = list(runs[0].machine.facts)
+    if runs[0].pass_ is not None:
+        facts = [(f"{n} ({runs[0].pass_.name})" if _per_pass(n) else n, v) for n, v in facts]
+    first = dict(runs[0].machine.facts)
+    for run in runs[1:]:
+        label = run.pass_.name if run.pass_ else "next pass"
+        facts += [(f"{n} ({label})", v) for n, v in run.machine.facts if first.get(n) != v]
+    return facts
+
+
+def _per_pass(name: str) -> bool:
+    return name.startswith(("PostgreSQL settings", "load average"))
+
+
+RATIO_TEXT = [
+    "ratio = figure ÷ limit. For rates, 1.00 means the kit goes as fast as the raw client does (a batched",
+    "stage can exceed the single-statement limit it is compared with); for latencies, the ratio says how many",
+    "times the raw Kafka hop (or the timer poll interval) the kit takes. Kit events are CloudEvents of about",
+    "0.6 KB; the raw Kafka figures use 1 KB values.",
+]
 
 METHOD = [
     "- Every run makes its own databases (through the admin DSN) and topics (6 partitions unless --partitions),"

@@ -15,8 +15,8 @@ from .outbox import outbox_section
 from .timers import timers_section
 
 
-async def run_all(b: Bench, origin: str, kafka_version: str) -> Machine:
-    machine = await describe(b, origin, kafka_version)
+async def run_all(b: Bench, origin: str, kafka_version: str, pg_origin: str | None = None) -> Machine:
+    machine = await describe(b, origin, kafka_version, pg_origin)
     b.put("mem.total", meminfo_mib("MemTotal") or 0.0)
     sections: list[tuple[str, Callable[[Bench], Awaitable[None]]]] = [
         ("limits", limits),

@@ -11,7 +11,10 @@ def ratio(row: Row, rows: dict[str, Row]) -> str:
     limit = rows.get(row.limit or "")
     if row.value is None or limit is None or not limit.value:
         return "—"
-    r = row.value / limit.value
+    return fmt_ratio(row.value / limit.value)
+
+
+def fmt_ratio(r: float) -> str:
     return f"{r:.3f}" if r < 0.01 else f"{r:.2f}" if r < 10 else f"{r:.1f}"
 
 
@@ -47,4 +50,29 @@ def render_markdown(cells: list[list[str]]) -> str:
 
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---", "---", "---:", "---", "---:", "---"]) + "|"]
     lines += ["| " + " | ".join(esc(c) for c in cell) + " |" for cell in cells]
+    return "\n".join(lines)
+
+
+COMPARE_HEADER = ["section", "measurement", "{a}", "ratio", "{b}", "ratio", "{b} ÷ {a}"]
+
+
+def compare(a: Sequence[Row], a_by_key: dict[str, Row], b_by_key: dict[str, Row]) -> list[list[str]]:
+    """The rows measured in both passes side by side: each figure with its ratio to its own pass's limit, and
+    the second figure over the first (for a rate below 1 means slower; for a latency above 1 means slower)."""
+    cells = []
+    for row in a:
+        other = b_by_key.get(row.key)
+        if other is None or row.value is None or other.value is None or row.key == "mem.total":
+            continue
+        change = fmt_ratio(other.value / row.value) if row.value else "—"
+        cells.append(
+            [row.section, row.what, row.figure(), ratio(row, a_by_key), other.figure(), ratio(other, b_by_key), change]
+        )
+    return cells
+
+
+def render_compare_markdown(cells: list[list[str]], a: str, b: str) -> str:
+    header = [h.format(a=a, b=b) for h in COMPARE_HEADER]
+    lines = ["| " + " | ".join(header) + " |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in cell) + " |" for cell in cells]
     return "\n".join(lines)

@@ -45,6 +45,7 @@ class InboxConsumer:
         client: dict[str, Any] | None = None,
         batch_size: int = 100,
         fetch_wait_ms: int = 100,
+        lag_interval: float = 15.0,
     ) -> None:
         self._inbox = inbox
         self._bootstrap = bootstrap
@@ -60,6 +61,7 @@ class InboxConsumer:
         self.gaps: dict[_TP, PositionGap] = {}
         self._to_commit: dict[TopicPartition, int] = {}
         self._committing: asyncio.Task[None] | None = None
+        self._lag = _Lag(inbox.service, lag_interval)
 
     @property
     def healthy(self) -> bool:
@@ -112,11 +114,26 @@ class InboxConsumer:
         if self._consumer is not None:
             async with self._busy:
                 consumer, self._consumer = self._consumer, None
+                self._lag.forget_all()
             if self._committing is not None:
                 await asyncio.wait([self._committing], timeout=5.0)
             await asyncio.wait_for(consumer.stop(), 10.0)
 
     async def run(self, stop: asyncio.Event) -> None:
+        # Beside the loop, not in it: a handler stuck on a batch is when the lag matters most.
+        refreshing = asyncio.create_task(self._refresh_lag(stop))
+        try:
+            await self._consume(stop)
+        finally:
+            refreshing.cancel()
+
+    async def _refresh_lag(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if (consumer := self._consumer) is not None:
+                await self._lag.refresh(consumer, self._positioned)
+            await sleep_or_stop(stop, self._lag.interval)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
         while not stop.is_set() and self._consumer is not None:
             consumer = self._consumer
             try:
@@ -151,7 +168,9 @@ class InboxConsumer:
                         consumer.seek(TopicPartition(topic, partition), first)
                 return
         self._next_delay = backoff_delays(cap=5.0)
-        self._commit_later(consumer, positions.next_offsets(records))
+        settled = positions.next_offsets(records)
+        self._lag.settled(consumer, settled)
+        self._commit_later(consumer, settled)
 
     def _commit_later(self, consumer: AIOKafkaConsumer, after: dict[_TP, int]) -> None:
         """Kafka's view of the position, for lag dashboards only (the database's is the one that counts): sent
@@ -202,6 +221,7 @@ class InboxConsumer:
             consumer.resume(tp)
             seeked[tp] = offset
         metrics.CONSUMER_POSITION_FAULTS.labels(self._inbox.service).set(len(self.gaps))
+        self._lag.positioned({(tp.topic, tp.partition): o for tp, o in seeked.items()}, latest)
         self._commit_later(consumer, {(tp.topic, tp.partition): o for tp, o in seeked.items()})  # for lag tools
 
     async def _gaps(self, consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[PositionGap]:
@@ -238,6 +258,61 @@ class InboxConsumer:
                 self._positioned.discard(key)
                 self._unpositioned.discard(key)
                 self.gaps.pop(key, None)
+                self._lag.forget(key)
+
+
+class _Lag:
+    """`hearth_consumer_lag` of this member's partitions: the high watermark minus the next offset to settle.
+    Kept as batches settle (from the watermark the last fetch brought) and, every `interval` seconds, from the
+    broker's end offsets, so an idle consumer and a stopped producer still show a true figure."""
+
+    def __init__(self, service: str, interval: float) -> None:
+        self._service = service
+        self.interval = interval
+        self._next: dict[_TP, int] = {}
+
+    def positioned(self, offsets: dict[_TP, int], latest: dict[_TP, int]) -> None:
+        self._next.update(offsets)
+        for key, offset in offsets.items():
+            if key in latest:
+                self._set(key, latest[key] - offset)
+
+    def settled(self, consumer: AIOKafkaConsumer, after: dict[_TP, int]) -> None:
+        for key, offset in after.items():
+            if key not in self._next:
+                continue  # revoked while the batch settled
+            self._next[key] = offset
+            highwater = consumer.highwater(TopicPartition(*key))
+            if highwater is not None:
+                self._set(key, highwater - offset)
+
+    async def refresh(self, consumer: AIOKafkaConsumer, assigned: set[_TP]) -> None:
+        tracked = [key for key in self._next if key in assigned]
+        if not tracked:
+            return
+        try:
+            ends = await consumer.end_offsets([TopicPartition(*key) for key in tracked])
+        except Exception as exc:  # the next interval tries again; consuming goes on
+            log.debug("consumer_lag_refresh_failed", error=type(exc).__name__)
+            return
+        for tp, end in ends.items():
+            key = (tp.topic, tp.partition)
+            if key in self._next:
+                self._set(key, end - self._next[key])
+
+    def forget(self, key: _TP) -> None:
+        self._next.pop(key, None)
+        try:
+            metrics.CONSUMER_LAG.remove(self._service, key[0], str(key[1]))
+        except KeyError:
+            pass
+
+    def forget_all(self) -> None:
+        for key in list(self._next):
+            self.forget(key)
+
+    def _set(self, key: _TP, lag: int) -> None:
+        metrics.CONSUMER_LAG.labels(self._service, key[0], str(key[1])).set(max(0, lag))
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped

@@ -54,6 +54,12 @@ CONSUMER_POSITION_FAULTS = Gauge(
     "Partitions not consumed because the database position is outside what Kafka still holds",
     ["service"],
 )
+CONSUMER_LAG = Gauge(
+    "hearth_consumer_lag",
+    "Records on an assigned partition after the consumer's position (Kafka's high watermark minus the next offset"
+    " to settle); kept as batches settle and on an interval when idle, removed when the partition is revoked",
+    ["service", "topic", "partition"],
+)
 HTTP_REQUESTS = Histogram(
     "hearth_http_request_seconds",
     "HTTP request latency",

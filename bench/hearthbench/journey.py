@@ -7,9 +7,25 @@ import os
 from typing import cast
 
 from .harness import Bench
+from .machine import cpus
 from .rows import Row
 
-JOURNEY_UNITS = (("_per_min", "per min"), ("_ms", "ms"), ("_mib", "MiB"), ("_mb", "MB"), ("_s", "s"))
+# A figure's unit is the end of its name ("... p99 ms", "... peak RSS MiB", "... CPU % of machine").
+JOURNEY_UNITS = (
+    (" per minute", "per min"),
+    (" ms", "ms"),
+    (" mib", "MiB"),
+    (" mb", "MB"),
+    (" % of machine", "% of machine"),
+    (" s", "s"),
+)
+
+
+def journey_row(name: str) -> Row:
+    """The row of one figure of `journey_figures`: its unit taken off the end of its name."""
+    unit = next((u for suffix, u in JOURNEY_UNITS if name.lower().endswith(suffix)), "")
+    what = name[: len(name) - len(unit) - 1] if unit and unit != "per min" else name
+    return Row(f"journey.{name}", "journey", what, unit, limit="mem.total" if unit == "MiB" else None)
 
 
 async def journey_section(b: Bench) -> None:
@@ -26,18 +42,21 @@ async def journey_section(b: Bench) -> None:
         row.note = "not measured: hearth.journey.bench has no journey_figures(patients)"
         b.say(row.note)
         return
-    # The journey's own Stack finds the infrastructure the way the tests do.
+    # The journey's own Stack uses the local launcher's Kafka, and the Postgres cluster of this run.
     os.environ.setdefault("HEARTH_KAFKA_BOOTSTRAP", b.bootstrap)
     os.environ.setdefault("HEARTH_PG_ADMIN_DSN", b.admin_dsn)
     patients = b.sizes.patients
 
     async def run() -> None:
-        figures = cast(dict[str, float], await figures_of(patients))
+        figures = cast(dict[str, float], await figures_of(patients, admin_dsn=b.admin_dsn))
         for name, value in figures.items():
-            unit = next((u for suffix, u in JOURNEY_UNITS if name.lower().endswith(suffix)), "")
-            limit = "mem.total" if unit == "MiB" else None
-            b.add_row(Row(f"journey.{name}", "journey", name, unit, limit=limit))
-            b.put(f"journey.{name}", float(value), f"{patients} patients")
+            b.add_row(journey_row(name))
+            note = f"{patients} patients"
+            if name.endswith("% of machine"):
+                note += f", while they went through; 100% = all {cpus()} CPUs"
+            if name.startswith(("kafka broker", "postgres cluster")):
+                note += "; the whole process tree, so other runs' work too when it is shared"
+            b.put(f"journey.{name}", float(value), note)
         row.note = f"{patients} patients; figures below"
 
     await b.attempt(["journey"], "whole journey", run)

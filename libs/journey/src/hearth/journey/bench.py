@@ -1,21 +1,27 @@
 """Whole-journey figures for `make bench`: patients per minute through all four services without think time,
-p99 of approval → box-shipped and of session-completed → integration-due with zero configured delays, and the
-peak RSS of each service process."""
+p99 of approval → box-shipped and of session-completed → integration-due with zero configured delays, the
+peak RSS of each service process, and the CPU each process spent while the patients went through (each
+service, the simulator, the Kafka broker, the Postgres cluster): where the bottleneck is."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import asyncpg
+import psutil  # type: ignore[import-untyped]
 
 from hearth.contracts import CATALOG
 from hearth.kit.testing import launcher
 
+from . import process_cpu
 from .personas import cast
-from .run import drive, running_journey, settle
+from .process_cpu import CpuWindow
+from .run import Run, drive, running_journey, settle
 from .timings import Timings
 
 # No waiting anywhere the configuration allows it: one check-in at the start, the window opening at the end.
@@ -30,19 +36,40 @@ ZERO = Timings(
 )
 
 
-async def journey_figures(patients: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class OnCluster:
+    """The local launcher's Kafka with another Postgres cluster (a private one the bench started)."""
+
+    local: Any
+    pg_admin_dsn: str
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return str(self.local.kafka_bootstrap)
+
+    def kafka_service_env(self, service: str) -> dict[str, str]:
+        return dict(self.local.kafka_service_env(service))
+
+
+async def journey_figures(patients: int, *, admin_dsn: str | None = None) -> dict[str, float]:
+    """The figures of one run of `patients`; on the Postgres cluster of `admin_dsn` when given, else on the
+    local launcher's (whose Kafka it uses either way)."""
     script = launcher.load()
-    infra: Any = script.LocalInfra(script.DEFAULT_STATE_DIR)
-    os.environ.update(infra.kafka_env())
+    local: Any = script.LocalInfra(script.DEFAULT_STATE_DIR)
+    os.environ.update(local.kafka_env())
+    infra: Any = OnCluster(local, admin_dsn) if admin_dsn else local
     people = [
         replace(p, sessions=1, skipped_check_ins=(), skips_integration=True)
         for p in cast(patients, seed=101, check_ins=1)
     ]
     logs = Path(tempfile.mkdtemp(prefix="hearth-bench-journey-"))  # kept: the services' logs of the run
     async with running_journey(infra, f"bench-{os.getpid()}.", logs, ZERO) as run:
+        cpu = CpuWindow(await journey_pids(run, local, infra.pg_admin_dsn), alone={SIMULATOR})
+        cpu.start()
         started = asyncio.get_running_loop().time()
         await drive(run, people, ZERO, arrival_seconds=0)
         elapsed = asyncio.get_running_loop().time() - started
+        cpu_shares = cpu.stop()
         await settle(run, ZERO, timeout=30)
         rss = {name: _peak_rss_mib(s.proc.pid) for name, s in run.stack.services.items() if s.proc is not None}
     by_patient = run.counter.by_patient
@@ -54,7 +81,31 @@ async def journey_figures(patients: int) -> dict[str, float]:
         "session-completed to integration-due p99 ms": _p99(due),
     }
     figures |= {f"{name} peak RSS MiB": value for name, value in rss.items()}
+    figures |= process_cpu.figures(cpu_shares)
     return figures
+
+
+SIMULATOR = "simulator"  # this process: the simulated patients' HTTP calls and the event counter
+
+
+async def journey_pids(run: Run, local: Any, admin_dsn: str) -> dict[str, int | None]:
+    """The processes whose CPU a run's figures show: the services, this process, the broker, the cluster."""
+    pids: dict[str, int | None] = {name: s.proc.pid for name, s in run.stack.services.items() if s.proc is not None}
+    pids[SIMULATOR] = os.getpid()
+    pids["kafka broker"] = local.kafka_pid()
+    pids["postgres cluster"] = await postmaster_pid(admin_dsn)
+    return pids
+
+
+async def postmaster_pid(admin_dsn: str) -> int | None:
+    """The cluster's postmaster: the parent of this session's backend (a local cluster only)."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:  # while the session lasts: its backend is gone once it closes
+        return int(psutil.Process(int(await conn.fetchval("SELECT pg_backend_pid()"))).ppid())
+    except psutil.Error:
+        return None
+    finally:
+        await conn.close()
 
 
 def _gaps(by_patient: dict[str, list[Any]], first: str, then: str) -> list[float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -50,10 +51,19 @@ class Gates:
 
 
 class Api:
+    """`urls`: each service's address, or a function giving each service's addresses now (replicas: requests
+    take turns, and a retry goes to the next one)."""
+
     def __init__(
-        self, urls: dict[str, str], jwt_secret: str, *, timeout: float = 10.0, gates: Gates | None = None
+        self,
+        urls: Mapping[str, str] | Callable[[str], Sequence[str]],
+        jwt_secret: str,
+        *,
+        timeout: float = 10.0,
+        gates: Gates | None = None,
     ) -> None:
         self._urls = urls
+        self._turn = 0
         self._gates = gates or Gates()
         self._auth = AuthSettings(jwt_secret=jwt_secret)
         self._tokens: dict[tuple[Role, str], str] = {}
@@ -116,7 +126,7 @@ class Api:
             await self._gates.enter(service)
             try:
                 response = await self._client.request(
-                    method, self._urls[service] + path, json=body, headers=headers, params=params
+                    method, self._url(service) + path, json=body, headers=headers, params=params
                 )
             except httpx.TransportError:
                 await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
@@ -130,6 +140,13 @@ class Api:
                 raise Refused(response.status_code, _json(response))
             return response
         raise RuntimeError(f"{method} {service}{path}: no answer after {attempts} attempts")
+
+    def _url(self, service: str) -> str:
+        if isinstance(self._urls, Mapping):
+            return self._urls[service]
+        urls = self._urls(service)
+        self._turn += 1
+        return urls[self._turn % len(urls)]
 
 
 def _json(response: httpx.Response) -> Any:

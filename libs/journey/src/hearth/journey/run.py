@@ -82,7 +82,7 @@ async def drive(
 ) -> None:
     """Start the patients spread over `arrival_seconds`, run `during` alongside (fault injection), wait for all.
     `gates` can hold the simulator's requests to a service for a while."""
-    api = Api({name: run.stack.url(name) for name in run.stack.services}, run.stack.jwt_secret, gates=gates)
+    api = Api(run.stack.urls, run.stack.jwt_secret, gates=gates)
     simulator = Simulator(api, timings, run.tally)
     rng = random.Random(seed)
     try:

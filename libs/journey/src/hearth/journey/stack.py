@@ -1,7 +1,8 @@
 """The four services as separate processes on one Kafka and one Postgres: start, migrate, kill, restart, stop.
 
 Used by `make demo`, the end-to-end tests and the benchmarks.  Each service gets its own database and the run's
-topic prefix, so runs never see each other's events.
+topic prefix, so runs never see each other's events.  A service may run as several processes (`add_replica`):
+same database, consumer group and settings, each on its own HTTP port, as replicas behind a load balancer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 from hearth.kit import audit_keys
 from hearth.kit.acls import apply_acls, catalog_acls
 from hearth.kit.settings import kafka_client_options
+from hearth.kit.testing.service_harness import free_port
 from hearth.kit.topics import catalog_topics, ensure_topics
 
 SERVE_ONLY = frozenset({"HEARTH_AUDIT_SIGNING_KEY", "HEARTH_IDEMPOTENCY_SECRET", "HEARTH_JWT_SECRET"})
@@ -87,6 +89,7 @@ class Stack:
     owner_dsns: Mapping[str, str] = field(default_factory=dict)  # schema owners, for `migrate` only
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     audit_public_keys: dict[str, str] = field(default_factory=dict)  # for `hearth audit verify <service>`
+    replicas: dict[str, list[ServiceProcess]] = field(default_factory=dict)  # more processes of a service
 
     def __post_init__(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +119,33 @@ class Stack:
     def url(self, name: str) -> str:
         return self.services[name].url
 
+    def processes(self, name: str) -> list[ServiceProcess]:
+        """Every process of the service: the first, then the replicas added."""
+        return [self.services[name], *self.replicas.get(name, [])]
+
+    def urls(self, name: str) -> list[str]:
+        """The service's addresses, as a load balancer would route: the live processes' (all when none lives)."""
+        processes = self.processes(name)
+        return [p.url for p in processes if p.alive] or [p.url for p in processes]
+
+    async def add_replica(self, name: str) -> ServiceProcess:
+        """Start one more process of the service (same database, consumer group and keys) on a free HTTP port;
+        returns it once it is ready."""
+        first = self.services[name]
+        port = free_port()
+        number = len(self.processes(name)) + 1
+        replica = ServiceProcess(
+            name,
+            port,
+            {**first.env, "HEARTH_HTTP_PORT": str(port)},
+            self.log_dir / f"{name}-{number}.log",
+            migrations_dsn=first.migrations_dsn,
+        )
+        self.replicas.setdefault(name, []).append(replica)
+        replica.proc = replica.spawn()
+        await self._wait_ready(replica)
+        return replica
+
     async def start(self) -> None:
         """Topics and ACLs (as the admin of this process's HEARTH_KAFKA_* environment), migrations, processes."""
         await ensure_topics(self.bootstrap, catalog_topics(self.prefix), partitions=6)
@@ -134,7 +164,10 @@ class Stack:
             raise RuntimeError(f"{service.name} migrate exited with {code}; see {service.log_path}")
 
     async def wait_ready(self, name: str, timeout: float = 60.0) -> None:
-        service = self.services[name]
+        await self._wait_ready(self.services[name], timeout)
+
+    async def _wait_ready(self, service: ServiceProcess, timeout: float = 60.0) -> None:
+        name = service.name
         deadline = asyncio.get_running_loop().time() + timeout
         async with httpx.AsyncClient(timeout=2) as client:
             while asyncio.get_running_loop().time() < deadline:
@@ -150,7 +183,10 @@ class Stack:
 
     async def kill(self, name: str) -> None:
         """SIGKILL: no shutdown hooks, in-flight work lost as a crash would lose it."""
-        service = self.services[name]
+        await self.kill_process(self.services[name])
+
+    async def kill_process(self, service: ServiceProcess) -> None:
+        """SIGKILL one process of a service (a replica, say)."""
         if service.alive and service.proc is not None:
             os.killpg(service.proc.pid, signal.SIGKILL)
             await asyncio.to_thread(service.proc.wait, 10)
@@ -163,7 +199,8 @@ class Stack:
 
     async def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM everything: each service finishes in-flight work, flushes its outbox, commits offsets."""
-        running = [s for s in self.services.values() if s.alive and s.proc is not None]
+        every = [p for name in self.services for p in self.processes(name)]
+        running = [s for s in every if s.alive and s.proc is not None]
         for s in running:
             assert s.proc is not None
             s.proc.send_signal(signal.SIGTERM)

@@ -153,3 +153,29 @@ def test_grafana_is_provisioned_with_the_dashboard(helpers, compose, dashboard):
     for panel in dashboard["panels"]:
         grid = panel["gridPos"]
         assert grid["x"] + grid["w"] <= 24
+
+
+def test_traces_flow_from_the_services_through_the_collector_to_jaeger_and_grafana(helpers, compose):
+    """Services → OTLP/HTTP → collector (profile observability) → Jaeger → Grafana's Jaeger datasource."""
+    collector_config = yaml.safe_load((helpers.ROOT / "deploy/compose/otel/collector.yaml").read_text())
+    assert collector_config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    (exporter,) = collector_config["service"]["pipelines"]["traces"]["exporters"]
+    assert collector_config["exporters"][exporter]["endpoint"] == "jaeger:4317"
+    mounts = dict(v.split(":")[:2] for v in compose["services"]["otel-collector"]["volumes"])
+    assert mounts["./deploy/compose/otel/collector.yaml"] == "/etc/otelcol/config.yaml"
+    for service in SERVICES:
+        env = helpers.compose_environment(compose["services"][service])
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == ""  # off unless HEARTH_OTLP_ENDPOINT is set
+    text = (helpers.ROOT / "docker-compose.yml").read_text()
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT: ${HEARTH_OTLP_ENDPOINT:-}" in text
+    assert "HEARTH_OTLP_ENDPOINT=http://otel-collector:4318" in text
+    datasources = yaml.safe_load(
+        (helpers.ROOT / "deploy/compose/grafana/provisioning/datasources/jaeger.yml").read_text()
+    )["datasources"]
+    (jaeger,) = datasources
+    assert jaeger["type"] == "jaeger" and jaeger["url"] == "http://jaeger:16686"
+    assert jaeger["jsonData"]["tracesToMetrics"]["datasourceUid"] == "hearth-prometheus"
+
+
+def test_the_dashboard_shows_consumer_lag(dashboard):
+    assert any("hearth_consumer_lag" in e for e in _dashboard_exprs(dashboard))

@@ -6,9 +6,10 @@ PYTHON ?= python3
 INFRA := $(PYTHON) deploy/local/infra.py
 HOSTILE_RECORDS ?= 20000
 HOSTILE_MAX_HUGE ?= 60
+SOAK_MINUTES ?= 15
 MYPY_PATHS := $(wildcard contracts/src libs/*/src services/*/src)
 
-.PHONY: help up down status test lint demo bench schemas hostile
+.PHONY: help up down status test lint demo bench soak schemas hostile
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -43,8 +44,11 @@ demo:  ## run the whole system: local Kafka + Postgres, the four services, 200 s
 	uv sync --frozen
 	uv run hearth-demo $(DEMO_ARGS)
 
-bench:  ## throughput, latency, memory vs the machine's limits; writes bench/RESULTS.md (BENCH_ARGS=--quick)
+bench:  ## throughput, latency, memory vs the machine's limits; bench/RESULTS.md (BENCH_ARGS=--quick, --durable)
 	uv run python bench/run.py $(BENCH_ARGS)
+
+soak:  ## the journey at half its measured max for SOAK_MINUTES=15: RSS, lag, backlog, letters; bench/SOAK.md
+	uv run python bench/soak.py --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 schemas:  ## regenerate the JSON Schemas and the AsyncAPI document from the contracts
 	uv run python -m hearth.contracts.generate

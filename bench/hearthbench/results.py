@@ -10,7 +10,7 @@ from pathlib import Path
 from . import REPO
 from .before_after import INBOX_FAST_PASS, TIMER_IMPROVEMENT, improvement_lines
 from .durability import PassRun
-from .machine import loadavg
+from .machine import Machine, cpus, loadavg
 from .table import compare, render_compare_markdown, render_markdown, table
 
 
@@ -54,6 +54,8 @@ def write_results(runs: Sequence[PassRun], elapsed: float, path: Path, command: 
             + ". Both on the same private cluster, switched with ALTER SYSTEM + pg_reload_conf and checked in"
             " pg_settings; every ratio is taken against the limits measured in its own pass."
         )
+    if busy := busy_note(first.machine):
+        lines.append(busy)
     if b.args.profile:
         lines.append(f"- **Profiled** (so slower than unprofiled): {', '.join(b.args.profile)}")
     lines += ["", "## Machine", ""]
@@ -96,6 +98,21 @@ def write_results(runs: Sequence[PassRun], elapsed: float, path: Path, command: 
             f"- `{p.relative_to(REPO) if p.is_relative_to(REPO) else p}`" for p in profiles
         ]
     path.write_text("\n".join(lines) + "\n")
+
+
+def busy_note(machine: Machine) -> str:
+    """A line saying the figures are not of record when other work kept the machine's CPUs busy at the start."""
+    load = dict(machine.facts).get("load average at start (1/5/15 min)", "")
+    try:
+        one_minute = float(load.split()[0])
+    except (IndexError, ValueError):
+        return ""
+    if one_minute <= cpus():
+        return ""
+    return (
+        f"- **Not of record**: the load average was {one_minute:g} at the start on {cpus()} CPUs: other work"
+        " shared the machine, so these figures are lower and noisier than a quiet machine's."
+    )
 
 
 def machine_facts(runs: Sequence[PassRun]) -> list[tuple[str, str]]:

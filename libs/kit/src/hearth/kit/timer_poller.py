@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import metrics, timers
+from . import metrics, telemetry, timers
 from .aio import sleep_or_stop
 from .context import EventContext
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
 from .logging import bind_context, get_logger
+from .tracing import current_traceparent
 from .tx import TimerPayload, Tx
 from .uow import UnitOfWork
 
@@ -152,12 +153,14 @@ class TimerPoller:
     async def _run(self, conn: Connection, timer: timers.DueTimer, route: TimerRoute, now: datetime) -> float:
         """Run the timer's handler and write what it staged; returns the seconds it took."""
         started = asyncio.get_running_loop().time()
-        tx = self._uow.tx(conn, self._context(timer))
-        # The fact happens when it was due, however late the poller runs (a restart, a restore): the same
-        # timer fired again gives the same event, with the same id and the same payload.
-        tx.now = min(timer.due_at, now)
-        await route.handler(route.payload.model_validate(timer.payload), tx)
-        await tx.flush()
+        # A timer is a cause of its own: a root span, and the trace of the events it emits.
+        with telemetry.span(f"timer {timer.kind}", attributes={"hearth.timer_key": timer.key}):
+            tx = self._uow.tx(conn, self._context(timer))
+            # The fact happens when it was due, however late the poller runs (a restart, a restore): the same
+            # timer fired again gives the same event, with the same id and the same payload.
+            tx.now = min(timer.due_at, now)
+            await route.handler(route.payload.model_validate(timer.payload), tx)
+            await tx.flush()
         return asyncio.get_running_loop().time() - started
 
     async def _postpone(self, conn: Connection, timer: timers.DueTimer, now: datetime, error: str) -> None:
@@ -168,6 +171,7 @@ class TimerPoller:
             correlation_id=timer.correlation_id or _as_identifier(timer.key),
             causation_id=_as_identifier(f"timer:{timer.key}"),
             id_seed=f"{self._uow.service}:timer:{timer.key}:{timer.due_at.isoformat()}",
+            traceparent=current_traceparent() if telemetry.current_tracer() else None,  # the timer's span
         )
 
     @staticmethod

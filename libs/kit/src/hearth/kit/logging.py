@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from .log_repeats import RepeatFilter
 from .personal_data import (
     REDACTED,
     is_personal_key,
@@ -104,6 +105,8 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     handler = _StdoutHandler(sys.stdout)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
+    # A lost broker makes aiokafka log each retry (thousands of lines a minute): one line per kind per 30 s.
+    handler.addFilter(RepeatFilter(("aiokafka",), window=30.0))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)

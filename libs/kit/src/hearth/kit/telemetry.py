@@ -22,8 +22,9 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import Event as SpanEvent
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Span, SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util import types
@@ -55,7 +56,8 @@ class ServiceTracing:
     def __init__(self, service: str, exporter: SpanExporter, *, batch: bool) -> None:
         self.service = service
         self.provider = TracerProvider(resource=Resource.create({"service.name": service}))
-        processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+        scrubbed = WithoutErrorText(exporter)
+        processor = BatchSpanProcessor(scrubbed) if batch else SimpleSpanProcessor(scrubbed)
         self.provider.add_span_processor(processor)
         self._owns_exporter = batch
         self.tracer: Tracer = self.provider.get_tracer(INSTRUMENTATION)
@@ -71,6 +73,50 @@ class ServiceTracing:
             self.provider.shutdown()
         else:
             self.provider.force_flush()
+
+
+_ERROR_TEXT = frozenset({"exception.message", "exception.stacktrace"})
+
+
+class WithoutErrorText(SpanExporter):
+    """Hands spans on without the text of an error: an exception's message or traceback, or a status
+    description, may quote the data that failed (a database constraint quotes the row), and spans leave the
+    service for a collector that is not a store of health data.  The exception's type stays."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self._exporter = exporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._exporter.export([_scrubbed(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+def _scrubbed(span: ReadableSpan) -> ReadableSpan:
+    if span.status.description is None and not any(e.name == "exception" for e in span.events):
+        return span
+    events = [
+        SpanEvent(e.name, {k: v for k, v in (e.attributes or {}).items() if k not in _ERROR_TEXT}, e.timestamp)
+        for e in span.events
+    ]
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=span.attributes,
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=trace.Status(span.status.status_code),
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 def service_tracing(service: str, exporter: SpanExporter | None = None) -> ServiceTracing | None:
@@ -167,7 +213,7 @@ def publishing(records: Sequence[Any]) -> Iterator[None]:
     except BaseException as exc:
         for s in spans:
             s.record_exception(exc)
-            s.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+            s.set_status(trace.Status(trace.StatusCode.ERROR))
         raise
     finally:
         for s in spans:

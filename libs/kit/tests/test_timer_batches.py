@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from hearth.kit.clock import ManualClock
 from hearth.kit.context import EventContext
@@ -55,7 +57,9 @@ async def test_one_failing_handler_in_a_batch_postpones_its_timer_and_fires_the_
     poller = TimerPoller(
         UnitOfWork(pool, "followup", clock), timer_routes((ProbeTimer, handler)), retry_after=timedelta(seconds=30)
     )
+    counted = _counts()
     assert await poller.fire_due() == 50
+    assert _counts() - counted == Counter(fired=48, lateness=48, errors=2)
     assert await _effects(pool) == {k: 1 for k in keys if k not in ("t-17", "t-33")}
     pending = await _pending(pool)
     assert sorted(pending) == ["t-17", "t-33"]
@@ -196,6 +200,20 @@ async def test_a_poller_killed_inside_a_batch_loses_nothing_and_fires_nothing_tw
         worker.stop()
     assert await _effects(pool) == {k: 1 for k in keys}
     assert await pool.fetchval("SELECT count(*) FROM hearth_timers") == 0
+
+
+def _counts() -> Counter[str]:
+    """The kit's metrics of the test timer's kind, as they stand."""
+    labels = {"service": "followup", "kind": ProbeTimer.kind}
+    samples = {
+        "fired": ("hearth_timers_fired_total", labels),
+        "lateness": ("hearth_timer_lateness_seconds_count", labels),
+        "errors": (
+            "hearth_handler_errors_total",
+            {"service": "followup", "trigger": ProbeTimer.kind, "kind": "permanent"},
+        ),
+    }
+    return Counter({k: int(REGISTRY.get_sample_value(name, lab) or 0) for k, (name, lab) in samples.items()})
 
 
 async def _fired_at_least(pool: asyncpg.Pool, n: int) -> bool:

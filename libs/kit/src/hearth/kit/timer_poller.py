@@ -83,25 +83,32 @@ class TimerPoller:
         async with uow.pool.acquire() as conn:
             async with conn.transaction():
                 now = uow.clock.now()
+                # Locked until this transaction ends: another replica skips them instead of firing them too.
                 due = await timers.claim_due(conn, now, self._batch_size)
                 routed = []
                 for timer in due:
                     route = self._routes.get(timer.kind)
                     if route is None:
                         await self._postpone(conn, timer, now, f"no handler for {timer.kind}")
-                        with bind_context(timer_key=timer.key):
+                        with self._log_context(timer):
                             log.error("timer_without_handler", kind=timer.kind)
                     else:
                         routed.append((timer, route))
                 fired = await self._fire_all(conn, routed, now)
-            # Counted once committed: a batch rolled back fired nothing.
-            service = uow.service
-            for timer, latency in fired:
-                metrics.TIMERS_FIRED.labels(service, timer.kind).inc()
-                lateness = max(0.0, (now - timer.due_at).total_seconds())
-                metrics.TIMER_LATENESS.labels(service, timer.kind).observe(lateness)
-                metrics.HANDLER_LATENCY.labels(service, timer.kind).observe(latency)
+            self._count(fired, now)
             return len(due)
+
+    def _count(self, fired: list[tuple[timers.DueTimer, float]], now: datetime) -> None:
+        """Metrics of a committed batch (a batch rolled back fired nothing), each timer observed on its own."""
+        service = self._uow.service
+        for kind in {timer.kind for timer, _ in fired}:
+            of_kind = [(timer, latency) for timer, latency in fired if timer.kind == kind]
+            metrics.TIMERS_FIRED.labels(service, kind).inc(len(of_kind))
+            lateness = metrics.TIMER_LATENESS.labels(service, kind)
+            handler_latency = metrics.HANDLER_LATENCY.labels(service, kind)
+            for timer, latency in of_kind:
+                lateness.observe(max(0.0, (now - timer.due_at).total_seconds()))
+                handler_latency.observe(latency)
 
     async def _fire_all(
         self, conn: Connection, routed: list[tuple[timers.DueTimer, TimerRoute]], now: datetime

@@ -95,6 +95,8 @@ class Tx:
         events = [item for op, item in pending if op == "emit"]
         if events:
             await outbox.stage(self.conn, events, self.topic_of)
+        if len(events) == len(pending):  # no timer operation (a timer handler that only writes state, often)
+            return
         # A statement per kind of write, not one per operation; net_timer_writes keeps the staged order's outcome.
         writes = net_timer_writes(pending)
         await timers.cancel_prefixes(self.conn, writes.prefixes)

@@ -154,15 +154,33 @@ def event_attributes(event: Event[Any]) -> dict[str, str]:
     }
 
 
-@contextmanager
-def handling(event: Event[Any], topic: str) -> Iterator[str | None]:
+class _Yields:
+    """A context manager that only hands out a value: the per-event cost when tracing is off."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str | None) -> None:
+        self.value = value
+
+    def __enter__(self) -> str | None:
+        return self.value
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def handling(event: Event[Any], topic: str) -> AbstractContextManager[str | None]:
     """The span of one handler run: a child of the event's `traceparent` (so it is in the trace of what caused
     the event), linked to the consume span it ran in.  Yields the traceparent events emitted by the handler
     carry: this span's, or the event's own when tracing is off."""
     tracer = _TRACER.get()
     if tracer is None:
-        yield event.traceparent
-        return
+        return _Yields(event.traceparent)
+    return _handling(tracer, event, topic)
+
+
+@contextmanager
+def _handling(tracer: Tracer, event: Event[Any], topic: str) -> Iterator[str | None]:
     batch = trace.get_current_span()
     links = [Link(batch.get_span_context())] if batch.is_recording() else None
     parent = _context_of(event.traceparent)

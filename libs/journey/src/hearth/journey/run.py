@@ -21,7 +21,7 @@ from .client import Api, Gates
 from .event_counter import EventCounter
 from .funnel import Tally
 from .personas import Persona, cast
-from .simulator import Record, Simulator
+from .simulator import WAIT, Record, Simulator
 from .stack import PORTS, Stack
 from .timings import Timings
 
@@ -79,11 +79,13 @@ async def drive(
     seed: int = 7,
     during: Callable[[], Coroutine[Any, Any, None]] | None = None,
     gates: Gates | None = None,
+    patience: float = WAIT,
 ) -> None:
     """Start the patients spread over `arrival_seconds`, run `during` alongside (fault injection), wait for all.
-    `gates` can hold the simulator's requests to a service for a while."""
+    `gates` can hold the simulator's requests to a service for a while; `patience` is how long a patient waits
+    for another service to have applied an event."""
     api = Api(run.stack.urls, run.stack.jwt_secret, gates=gates)
-    simulator = Simulator(api, timings, run.tally)
+    simulator = Simulator(api, timings, run.tally, patience=patience)
     rng = random.Random(seed)
     try:
 

@@ -37,10 +37,11 @@ class Record:
 
 
 class Simulator:
-    def __init__(self, api: Api, timings: Timings, tally: Tally) -> None:
+    def __init__(self, api: Api, timings: Timings, tally: Tally, *, patience: float = WAIT) -> None:
         self.api = api
         self.t = timings
         self.tally = tally
+        self.patience = patience  # longer when a test takes the brokers away for longer
 
     async def journey(self, p: Persona) -> Record:
         record = Record(p)
@@ -229,14 +230,14 @@ class Simulator:
         return True
 
     async def _until(self, attempt: Any, what: str) -> Any:
-        deadline = asyncio.get_running_loop().time() + WAIT
+        deadline = asyncio.get_running_loop().time() + self.patience
         delay = 0.1
         while True:
             result = await attempt()
             if result:
                 return result
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"waited {WAIT:.0f}s for {what}")
+                raise TimeoutError(f"waited {self.patience:.0f}s for {what}")
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 1.0)
 

@@ -165,6 +165,13 @@ METHOD = [
     " --timer-batch, the handler writing `clock_timestamp()` next to the due time.",
     "- Memory: peak RSS (`getrusage` for this process, `VmHWM` from /proc for the worker processes, read just"
     " before they stop).",
+    "- Journey CPU: each process's CPU seconds (psutil; a process with its descendants, reaped ones included, so"
+    " a Postgres cluster's backends count) from the first patient started to the last one finished, and the"
+    " same as % of the whole machine (100% = every CPU busy); the simulator is this process alone.",
+    "- `--durable`: a private cluster of the local launcher (Kafka stays shared), first with the test settings"
+    " of deploy/local/postgresql.conf, then with fsync, synchronous_commit and full_page_writes on (ALTER SYSTEM"
+    " + pg_reload_conf, checked in pg_settings, then a CHECKPOINT); every section runs in both passes and every"
+    " ratio is against the limits of its own pass.",
     "- \"bench process CPU\" in the notes is this process's CPU time over the stage's wall time: near 100% means"
     " the stage is bound by Python on one core, well below means it waits on round trips.",
 ]

@@ -128,6 +128,10 @@ async def test_a_journey_is_a_chain_of_linked_traces_across_services(infra: Any,
         assessment_id = r.json()["assessment_id"]
         intake = await spans.one("screening", "POST /intakes")
         assert intake.kind is SpanKind.SERVER and intake.parent is None
+        assert intake.attributes["http.route"] == "/intakes"
+        # Who called stays out of the trace, as it stays out of the logs.
+        caller = {"client.address", "net.peer.ip", "network.peer.address", "http.user_agent", "user_agent.original"}
+        assert not caller & set(intake.attributes), intake.attributes
         staged = await spans.one("screening", "outbox stage", lambda s: s.context.trace_id == intake.context.trace_id)
         assert staged.parent is not None and staged.parent.span_id == intake.context.span_id
         published = await spans.one(

@@ -76,12 +76,28 @@ class ServiceTracing:
 
 
 _ERROR_TEXT = frozenset({"exception.message", "exception.stacktrace"})
+# Who called, as the HTTP instrumentation records it: an IP address is an identifier of the person behind a
+# request (the kit writes no access log for the same reason).
+_CALLER = frozenset(
+    {
+        "client.address",
+        "client.port",
+        "net.peer.ip",
+        "net.peer.port",
+        "network.peer.address",
+        "network.peer.port",
+        "http.client_ip",
+        "user_agent.original",
+        "http.user_agent",
+    }
+)
 
 
 class WithoutErrorText(SpanExporter):
-    """Hands spans on without the text of an error: an exception's message or traceback, or a status
-    description, may quote the data that failed (a database constraint quotes the row), and spans leave the
-    service for a collector that is not a store of health data.  The exception's type stays."""
+    """Hands spans on without the text of an error — an exception's message or traceback, or a status
+    description, may quote the data that failed (a database constraint quotes the row) — and without the
+    caller's address and user agent: spans leave the service for a collector that is not a store of health
+    data.  The exception's type stays."""
 
     def __init__(self, exporter: SpanExporter) -> None:
         self._exporter = exporter
@@ -97,7 +113,9 @@ class WithoutErrorText(SpanExporter):
 
 
 def _scrubbed(span: ReadableSpan) -> ReadableSpan:
-    if span.status.description is None and not any(e.name == "exception" for e in span.events):
+    attributes = span.attributes or {}
+    caller = not _CALLER.isdisjoint(attributes)
+    if not caller and span.status.description is None and not any(e.name == "exception" for e in span.events):
         return span
     events = [
         SpanEvent(e.name, {k: v for k, v in (e.attributes or {}).items() if k not in _ERROR_TEXT}, e.timestamp)
@@ -108,7 +126,7 @@ def _scrubbed(span: ReadableSpan) -> ReadableSpan:
         context=span.context,
         parent=span.parent,
         resource=span.resource,
-        attributes=span.attributes,
+        attributes={k: v for k, v in attributes.items() if k not in _CALLER} if caller else attributes,
         events=events,
         links=span.links,
         kind=span.kind,

@@ -132,6 +132,7 @@ async def test_a_journey_is_a_chain_of_linked_traces_across_services(infra: Any,
         # Who called stays out of the trace, as it stays out of the logs.
         caller = {"client.address", "net.peer.ip", "network.peer.address", "http.user_agent", "user_agent.original"}
         assert not caller & set(intake.attributes), intake.attributes
+        assert not [s.name for s in spans.all if s.name.endswith((" http send", " http receive"))]
         staged = await spans.one("screening", "outbox stage", lambda s: s.context.trace_id == intake.context.trace_id)
         assert staged.parent is not None and staged.parent.span_id == intake.context.span_id
         published = await spans.one(

@@ -203,7 +203,10 @@ def create_app(
     app.add_middleware(TraceContextMiddleware, tracing=tracing)
     if tracing is not None:  # its server span wraps every middleware, error handlers included
         FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=tracing.provider, excluded_urls="/healthz,/readyz,/metrics"
+            app,
+            tracer_provider=tracing.provider,
+            excluded_urls="/healthz,/readyz,/metrics",
+            exclude_spans=["receive", "send"],  # a span per ASGI message says nothing the server span does not
         )
     return app
 

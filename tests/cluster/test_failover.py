@@ -37,10 +37,11 @@ from hearth.kit.testing.helpers import read_raw
 # The fault tests' margins: a moving leader or a rebalance delays check-ins and timers by seconds.
 TIMINGS = Timings(check_in_offsets=(0.0, 3.0, 6.0, 9.0), check_in_grace=3.0, integration_closes_after=20.0)
 BUSY_TOPIC = "fulfillment.box-shipped.v1"  # several records per patient
-# Warning and error lines a service may log while two of three brokers are down for OUTAGE seconds: a retry every
-# few seconds per client is expected, a line per record or per poll is a storm.
+# Warning and error lines a service may log per minute while two of three brokers are down (OUTAGE seconds, then
+# the minute or so they take to start again): a line per kind of failure every half minute or so is expected (up
+# to 39 in 85 s were measured), a line per retry, record or poll is a storm (thousands).
 OUTAGE = 20.0
-QUIET_BOUND = 120
+QUIET_PER_MINUTE = 45
 
 
 async def describe(bootstrap: str, topic: str) -> list[dict[str, Any]]:
@@ -162,15 +163,18 @@ async def test_two_brokers_down_hold_the_outbox_and_drain_when_they_return(clust
             before = complaints(run.stack)
             down = time.monotonic()
             await asyncio.to_thread(cluster.stop_kafka, True, 30.0, [2, 3])
-            while time.monotonic() - down < OUTAGE:
+            restarting: asyncio.Future[bool] | None = None
+            while restarting is None or not restarting.done():  # down for OUTAGE s, then while they start
                 for name, count in (await unsent(run.stack)).items():
                     held[name] = max(held[name], count)
                 for name, (status, body) in (await readiness(run.stack)).items():
                     if status == 503 and "outbox_publishing" in body.get("reasons", {}):
                         not_ready.setdefault(name, body["reasons"]["outbox_publishing"])
                 await asyncio.sleep(1)
-            back = time.monotonic()
-            await asyncio.to_thread(cluster.start_kafka, [2, 3])
+                if restarting is None and time.monotonic() - down >= OUTAGE:
+                    back = time.monotonic()
+                    restarting = asyncio.ensure_future(asyncio.to_thread(cluster.start_kafka, [2, 3]))
+            await restarting
             figures["nodes back after s"] = round(time.monotonic() - back, 1)
             while any((await unsent(run.stack)).values()):
                 await asyncio.sleep(0.5)
@@ -179,6 +183,7 @@ async def test_two_brokers_down_hold_the_outbox_and_drain_when_they_return(clust
                 await asyncio.sleep(0.5)
             figures["all ready after s"] = round(time.monotonic() - back, 1)
             figures["complaints during the outage"] = dict(complaints(run.stack) - before)
+            figures["outage s"] = round(time.monotonic() - down, 1)
 
         # A node started again may take a minute on a busy machine: patients wait as long as the outage lasts.
         await drive(run, people, TIMINGS, arrival_seconds=20, during=outage, patience=300)
@@ -190,8 +195,9 @@ async def test_two_brokers_down_hold_the_outbox_and_drain_when_they_return(clust
     assert held["screening"] > 0, "screening's outbox never held an event while two nodes were down"
     assert "screening" in not_ready, "screening's /readyz never reported its failing publishes"
     assert "publishing to Kafka has failed" in not_ready["screening"]
-    noisy = {name: n for name, n in figures["complaints during the outage"].items() if n > QUIET_BOUND}
-    assert not noisy, f"more than {QUIET_BOUND} warning/error lines during a {OUTAGE:.0f} s outage: {noisy}"
+    bound = QUIET_PER_MINUTE * max(1.0, figures["outage s"] / 60)
+    noisy = {name: n for name, n in figures["complaints during the outage"].items() if n > bound}
+    assert not noisy, f"more than {bound:.0f} warning/error lines in a {figures['outage s']:.0f} s outage: {noisy}"
 
 
 @pytest.mark.timeout(900)

@@ -96,6 +96,12 @@ class KafkaPublisher:
         except PERMANENT_ERRORS as exc:
             await self.reset()
             raise PermanentPublishError(f"{type(exc).__name__}: {exc}") from exc
+        except TimeoutError as exc:
+            await self.reset()
+            raise PublishError(
+                f"not acknowledged within {self._timeout:.0f} s (brokers unreachable, or fewer in-sync replicas "
+                "than min.insync.replicas)"
+            ) from exc
         except Exception as exc:
             await self.reset()
             raise PublishError(f"{type(exc).__name__}: {exc}") from exc

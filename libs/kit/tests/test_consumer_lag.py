@@ -81,3 +81,42 @@ async def test_the_lag_shows_the_backlog_then_drains_to_zero(infra, pool, unique
         await consumer.stop()
     # No longer assigned: no figure left behind to page anyone.
     assert lag(service, topic, 0) is None and lag(service, topic, 1) is None
+
+
+async def test_a_partition_taken_by_another_member_leaves_this_members_gauge(infra, pool, unique_name):
+    prefix = unique_name("lagmove") + "."
+    topic = prefix + topic_for(Screened)
+    group = prefix + "followup"
+    await ensure_topics(infra.kafka_bootstrap, [topic], partitions=2)
+    # Two members of one group; each reports under a name of its own so the test can tell their figures apart.
+    members = []
+    for name in ("first", "second"):
+        inbox = Inbox(UnitOfWork(pool, prefix + name, topic_prefix=prefix), {spec_for(Screened).type: on_screened})
+        members.append(
+            (prefix + name, InboxConsumer(inbox, infra.kafka_bootstrap, group_id=group, client=kafka_client_options()))
+        )
+    stop = asyncio.Event()
+    running = []
+    try:
+        (first, consumer), (second, other) = members
+        await consumer.start()
+        running.append(asyncio.create_task(consumer.run(stop)))
+
+        async def first_has_both() -> bool:
+            return lag(first, topic, 0) == 0 and lag(first, topic, 1) == 0
+
+        await wait_for(first_has_both, timeout=60, what="the first member's lag on both partitions")
+        await other.start()
+        running.append(asyncio.create_task(other.run(stop)))
+
+        async def split() -> bool:
+            mine = {p for p in (0, 1) if lag(first, topic, p) is not None}
+            theirs = {p for p in (0, 1) if lag(second, topic, p) is not None}
+            return len(mine) == 1 and len(theirs) == 1 and not mine & theirs
+
+        await wait_for(split, timeout=120, what="one partition each, each reported by its holder only")
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+        for _, c in members:
+            await c.stop()

@@ -25,6 +25,8 @@ def journey_row(name: str) -> Row:
     """The row of one figure of `journey_figures`: its unit taken off the end of its name."""
     unit = next((u for suffix, u in JOURNEY_UNITS if name.lower().endswith(suffix)), "")
     what = name[: len(name) - len(unit) - 1] if unit and unit != "per min" else name
+    if unit == "% of machine":
+        what += " share"  # beside the same process's "CPU" row in seconds
     return Row(f"journey.{name}", "journey", what, unit, limit="mem.total" if unit == "MiB" else None)
 
 

@@ -2,7 +2,9 @@
 
 The hash covers the previous row's hash and this row's content in a canonical JSON form, so changing any field
 of any row, deleting a row or reordering rows is found by `verify`.  Appends take a transaction-scoped advisory
-lock so two transactions cannot both chain onto the same previous row.
+lock so two transactions cannot both chain onto the same previous row.  Inside a unit of work or an inbox batch
+(`at_commit.deferred`) the rows are written at the end of the transaction, all in three round trips, so the
+lock every change of the service waits on is held only for those and the COMMIT.
 
 The trail lives in `audit.trail`, owned by a role nobody logs in as (`sql/bootstrap/audit.sql`); the runtime
 role reads it and appends only through `audit.append()`, which refuses a row that does not chain onto the head.
@@ -11,12 +13,14 @@ role reads it and appends only through `audit.append()`, which refuses a row tha
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
+from . import at_commit
 from .db import Connection
 
 GENESIS = "0" * 64
@@ -28,6 +32,15 @@ def row_hash(prev_hash: str, at: datetime, actor: str, action: str, entity: str,
     return hashlib.sha256(canonical).hexdigest()
 
 
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    details: dict[str, Any]
+
+
 async def append(
     conn: Connection,
     *,
@@ -36,23 +49,29 @@ async def append(
     action: str,
     entity: str,
     details: dict[str, Any] | None = None,
-) -> str:
+) -> None:
     """Record `actor` did `action` to `entity`; call inside the transaction that makes the change."""
-    details = details or {}
+    entry = Entry(at, actor, action, entity, details or {})
+    pending = at_commit.pending_for(conn)
+    if pending is not None:
+        pending.audit.append(entry)
+    else:
+        await write(conn, [entry])
+
+
+async def write(conn: Connection, entries: Sequence[Entry]) -> None:
+    """Chain `entries`, in order, onto the head of the trail."""
+    if not entries:
+        return
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
     prev = await conn.fetchval("SELECT hash FROM audit.trail ORDER BY seq DESC LIMIT 1") or GENESIS
-    digest = row_hash(prev, at, actor, action, entity, details)
-    await conn.execute(
-        "SELECT audit.append($1, $2, $3, $4, $5::jsonb, $6, $7)",
-        at,
-        actor,
-        action,
-        entity,
-        orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode(),
-        prev,
-        digest,
-    )
-    return digest
+    rows = []
+    for e in entries:
+        digest = row_hash(prev, e.at, e.actor, e.action, e.entity, e.details)
+        details = orjson.dumps(e.details, option=orjson.OPT_SORT_KEYS).decode()
+        rows.append((e.at, e.actor, e.action, e.entity, details, prev, digest))
+        prev = digest
+    await conn.executemany("SELECT audit.append($1, $2, $3, $4, $5::jsonb, $6, $7)", rows)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import orjson
 
 from hearth.contracts import ContractError, Event, EventData, parse_event, spec_for
 
-from . import metrics, positions, telemetry
+from . import at_commit, metrics, positions, telemetry
 from .context import EventContext, trace_id_of
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
 from .dead_letters import ConsumedRecord, DeadLetterReason, load_letters, printable, record_letters
@@ -193,7 +193,9 @@ class Inbox:
         async with self.pool.acquire() as conn, conn.transaction():
             letters: list[tuple[ConsumedRecord, DeadLetterReason]] = []
             try:
-                async with conn.transaction():  # a savepoint around the fast pass
+                # A savepoint around the fast pass; the batch's audit and outbox rows are written at its end
+                # (at_commit.py), so their locks are held from there to the COMMIT, not for the whole batch.
+                async with conn.transaction(), at_commit.deferred(conn, on_error=_HandlerFailed):
                     settled = await self._settle_fast(conn, records, letters)
             except _HandlerFailed:
                 # Some handler failed: settle this batch again record by record, counting its attempts.
@@ -281,7 +283,8 @@ class Inbox:
         where = (record.topic, record.partition, record.offset)
         with _event_log_context(event), telemetry.handling(event, record.topic) as traceparent:
             try:
-                async with conn.transaction():  # a savepoint: this event's effects or none of them
+                # A savepoint: this event's effects or none of them (its audit and outbox rows included).
+                async with conn.transaction(), at_commit.deferred(conn):
                     if not await _record(conn, self.consumer, kind, record):
                         stored = (await _stored_digests(conn, self.consumer, [str(event.id)])).get(str(event.id))
                         if stored is not None and stored != kind.digest:

@@ -14,7 +14,7 @@ import orjson
 
 from hearth.contracts import Event, topic_for
 
-from . import telemetry
+from . import at_commit, telemetry
 from .db import Connection
 
 CHANNEL = "hearth_outbox"
@@ -22,28 +22,34 @@ CONTENT_TYPE_HEADER = {"content-type": "application/cloudevents+json"}
 
 
 async def stage(conn: Connection, events: Sequence[Event[Any]], topic_of: Callable[[str], str] = topic_for) -> None:
-    with telemetry.span("outbox stage", attributes={"hearth.event_types": sorted({e.type for e in events})}):
-        await _stage(conn, events, topic_of)
+    staged = [(e, topic_of(e.type)) for e in events]
+    pending = at_commit.pending_for(conn)
+    if pending is not None:  # written at the end of the transaction (at_commit.py)
+        pending.outbox.extend(staged)
+    else:
+        await write(conn, staged)
 
 
-async def _stage(conn: Connection, events: Sequence[Event[Any]], topic_of: Callable[[str], str]) -> None:
-    # Sorted keys: two transactions locking the same pair of keys cannot deadlock.
-    for key in sorted({e.partitionkey for e in events}):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('hearth_outbox:' || $1))", key)
+async def write(conn: Connection, staged: Sequence[tuple[Event[Any], str]]) -> None:
+    """Insert (event, topic) pairs, in order, after locking their keys."""
+    if not staged:
+        return
+    with telemetry.span("outbox stage", attributes={"hearth.event_types": sorted({e.type for e, _ in staged})}):
+        await _write(conn, staged)
+
+
+async def _write(conn: Connection, staged: Sequence[tuple[Event[Any], str]]) -> None:
+    # Sorted keys, locked in array order by one statement: two transactions locking the same keys cannot deadlock.
+    # The notification is delivered at commit only (once: identical ones of a transaction are folded into one),
+    # so the relay wakes exactly when there is something visible to send.
+    await conn.execute(
+        f"SELECT pg_advisory_xact_lock(hashtext('hearth_outbox:' || k)), pg_notify('{CHANNEL}', '')"
+        " FROM unnest($1::text[]) AS k",
+        sorted({e.partitionkey for e, _ in staged}),
+    )
+    headers = orjson.dumps(CONTENT_TYPE_HEADER).decode()
     await conn.executemany(
         "INSERT INTO hearth_outbox (event_id, topic, key, event_type, payload, headers)"
         " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-        [
-            (
-                e.id,
-                topic_of(e.type),
-                e.partitionkey,
-                e.type,
-                e.to_json(),
-                orjson.dumps(CONTENT_TYPE_HEADER).decode(),
-            )
-            for e in events
-        ],
+        [(e.id, topic, e.partitionkey, e.type, e.to_json(), headers) for e, topic in staged],
     )
-    # Delivered at commit only, so the relay wakes exactly when there is something visible to send.
-    await conn.execute(f"NOTIFY {CHANNEL}")

@@ -10,6 +10,7 @@ import asyncpg
 
 from hearth.contracts import topic_for
 
+from . import at_commit
 from .clock import Clock, SystemClock
 from .context import EventContext
 from .db import Connection, retry_transient
@@ -31,7 +32,8 @@ class UnitOfWork:
 
     async def once(self, fn: Callable[[Tx], Awaitable[T]], context: EventContext) -> T:
         """One attempt: the caller decides what a transient failure means (retry, nack, 503)."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        # Audit and outbox rows go last (at_commit.py): their locks are then held only until the COMMIT.
+        async with self.pool.acquire() as conn, conn.transaction(), at_commit.deferred(conn):
             tx = self.tx(conn, context)
             result = await fn(tx)
             await tx.flush()

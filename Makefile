@@ -9,13 +9,13 @@ HOSTILE_MAX_HUGE ?= 60
 SOAK_MINUTES ?= 15
 MYPY_PATHS := $(wildcard contracts/src libs/*/src services/*/src)
 
-.PHONY: help up down status test lint demo bench soak schemas hostile
+.PHONY: help up down status test test-cluster lint demo bench soak schemas hostile
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-up:  ## start local Kafka and Postgres (deploy/local/infra.py; idempotent)
-	$(INFRA) up
+up:  ## start local Kafka and Postgres (deploy/local/infra.py; idempotent; BROKERS=3: a three-node Kafka cluster)
+	$(INFRA) up $(if $(BROKERS),--brokers $(BROKERS))
 
 down:  ## stop local Kafka and Postgres
 	$(INFRA) down
@@ -28,6 +28,10 @@ test:  ## run every test against real Kafka and Postgres (started and stopped fo
 	@rc=0; uv run pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests (exit 5)" >&2; fi; \
 	exit $$rc
+
+test-cluster:  ## the failover tests alone (tests/cluster, a private three-node Kafka cluster; also in `make test`)
+	uv sync --frozen
+	uv run pytest tests/cluster -p no:cacheprovider $(PYTEST_ARGS)
 
 hostile:  ## the long hostile-input run (HOSTILE_RECORDS=20000): figures in .state/hostile/summary.json
 	uv sync --frozen

@@ -3,8 +3,8 @@ in-memory exporter, the real Kafka and Postgres.
 
 What one trace is (docs/decisions/tracing.md): everything one cause sets off — a request, or a timer firing —
 across every service its events reach.  A person's later step (the clinician's decision, the pharmacy's
-shipment) is a cause of its own and starts a trace of its own; where the service knows the step it acts on,
-the new trace links to that one's (the decision links to the intake).
+shipment) is a cause of its own and starts a trace of its own, linked to the trace of what it acts on (the
+decision to the intake's, the shipment to the approval's, in which the order was opened).
 """
 
 from __future__ import annotations
@@ -199,6 +199,8 @@ async def test_a_journey_is_a_chain_of_linked_traces_across_services(infra: Any,
         ship = await spans.one("fulfillment", "POST /orders/{order_id}/boxes/{box_number}/ship")
         received = await spans.one("session", f"handle {SHIPPED}", of_patient)
         assert spans.ancestors(received) == [ship]
+        # ... linked to the trace the order was opened in: the decision's.
+        assert [link.context.span_id for link in ship.links] == [ordered.context.span_id]
         assert spans.find(
             "fulfillment", f"publish {prefix}{spec_for(BoxShipped).topic}", lambda s: spans.parent_of(s) is ship
         )

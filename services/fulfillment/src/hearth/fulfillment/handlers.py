@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hearth.contracts import ApprovalRevoked, Approved, Event, SessionStarted
-from hearth.kit import audit
+from hearth.kit import audit, telemetry
 from hearth.kit.logging import redact_values
 from hearth.kit.tx import Tx
 from hearth.kit.vault import Vault
@@ -41,6 +41,8 @@ async def on_approved(event: Event[Approved], tx: Tx, *, policies: Policies) -> 
         issued_at=event.time,  # the prescription's issue: Schedule III counts its fill window from it
     )
     await _commit(tx, result, _by(event), event_id=str(event.id))
+    if telemetry.current_tracer() is not None:  # later requests on the order link to the approval's trace
+        await store.keep_traceparent(tx.conn, result.order.order_id, tx.context.traceparent)
 
 
 async def on_approval_revoked(event: Event[ApprovalRevoked], tx: Tx) -> None:
@@ -117,6 +119,8 @@ async def _load(tx: Tx, order_id: str) -> Order:
     order = await store.load(tx.conn, order_id, lock=True)
     if order is None:
         raise OrderNotFound(order_id)
+    if telemetry.current_tracer() is not None:  # a pharmacy or carrier step: a trace of its own, linked
+        telemetry.link_to(await store.order_traceparent(tx.conn, order_id))
     return order
 
 

@@ -142,3 +142,13 @@ async def _boxes(conn: Connection, order_ids: Sequence[str]) -> dict[str, tuple[
 def _order(row: asyncpg.Record, boxes: tuple[Box, ...]) -> Order:
     values = {c: row[c] for c in _ORDER_COLUMNS} | {"flags": tuple(row["flags"])}
     return Order(**values, boxes=boxes)
+
+
+async def keep_traceparent(conn: Connection, order_id: str, traceparent: str | None) -> None:
+    await conn.execute("UPDATE orders SET traceparent = $2 WHERE order_id = $1", order_id, traceparent)
+
+
+async def order_traceparent(conn: Connection, order_id: str) -> str | None:
+    """The trace context the order was opened in (none for orders opened while tracing was off)."""
+    value = await conn.fetchval("SELECT traceparent FROM orders WHERE order_id = $1", order_id)
+    return None if value is None else str(value)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import REPO
-from .before_after import INBOX_FAST_PASS, TIMER_IMPROVEMENT, improvement_lines
+from .before_after import INBOX_FAST_PASS, TIMER_BATCHING, TIMER_IMPROVEMENT, improvement_lines
 from .durability import PassRun
 from .machine import Machine, cpus, loadavg
 from .table import compare, render_compare_markdown, render_markdown, table
@@ -84,6 +84,7 @@ def write_results(runs: Sequence[PassRun], elapsed: float, path: Path, command: 
     lines += improvement_lines(b)
     lines += TIMER_IMPROVEMENT
     lines += INBOX_FAST_PASS
+    lines += TIMER_BATCHING
     lines += ["", "## How each figure is measured", "", *METHOD]
     if (REPO / "bench" / "SOAK.md").exists():
         lines += ["", "## Soak", "", "Memory, lag, backlog and dead letters over a long paced run (`make soak`):"

@@ -209,7 +209,7 @@ def _handling(tracer: Tracer, event: Event[Any], topic: str) -> Iterator[str | N
         yield _current_traceparent()
 
 
-def consuming(service: str, records: Sequence[Any]) -> Any:
+def consuming(group: str, records: Sequence[Any]) -> Any:
     """The span of one consumed batch (a root: a batch mixes records of many traces; each handler span links
     to it)."""
     tracer = _TRACER.get()
@@ -220,7 +220,7 @@ def consuming(service: str, records: Sequence[Any]) -> Any:
         "messaging.operation.type": "process",
         "messaging.batch.message_count": len(records),
         "messaging.destination.name": sorted({r.topic for r in records}),
-        "messaging.consumer.group.name": service,
+        "messaging.consumer.group.name": group,
     }
     return tracer.start_as_current_span(
         "consume", context=otel_context.Context(), kind=SpanKind.CONSUMER, attributes=attributes

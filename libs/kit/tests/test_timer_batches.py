@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
+from hearth.contracts.events.screening import Screened
 from hearth.kit.clock import ManualClock
 from hearth.kit.context import EventContext
 from hearth.kit.testing.helpers import Worker, wait_for
@@ -70,6 +71,28 @@ async def test_one_failing_handler_in_a_batch_postpones_its_timer_and_fires_the_
 
     clock.advance(timedelta(seconds=29))
     assert await poller.fire_due() == 0, "a postponed timer fired before its retry time"
+
+
+async def test_the_events_of_a_batch_with_a_failing_handler_are_staged_once_for_the_timers_that_fired(pool):
+    clock = ManualClock()
+    uow = UnitOfWork(pool, "screening", clock)
+    keys = [f"t-{i}" for i in range(10)]
+
+    async def schedule_all(tx: Tx) -> None:
+        for key in keys:
+            tx.schedule(ProbeTimer(key=key), at=clock.now(), key=key)
+
+    await uow.run(schedule_all, EventContext.new())
+
+    async def emit(timer: ProbeTimer, tx: Tx) -> None:
+        tx.emit(Screened.example(), subject=f"pt-{timer.key}")
+        if timer.key == "t-3":  # after staging its event: the event must go with the rolled-back effects
+            raise ValueError("handler bug")
+
+    assert await TimerPoller(uow, timer_routes((ProbeTimer, emit))).fire_due() == 10
+    rows = await pool.fetch("SELECT key, count(*) AS n, count(DISTINCT event_id) AS d FROM hearth_outbox GROUP BY key")
+    assert {r["key"]: (r["n"], r["d"]) for r in rows} == {f"pt-{k}": (1, 1) for k in keys if k != "t-3"}
+    assert list(await _pending(pool)) == ["t-3"]
 
 
 async def test_a_timer_without_handler_is_postponed_and_the_rest_of_its_batch_fires(pool):

@@ -112,3 +112,12 @@ def test_no_error_text_leaves_in_a_span(exporter):
     assert error.attributes["exception.type"] == "ValueError"
     exported = repr((span.attributes, [dict(e.attributes or {}) for e in span.events], span.status.description))
     assert "Jane Doe" not in exported
+
+
+def test_a_timeline_line_ends_with_the_events_trace_id():
+    from hearth.kit.cli.events import _line
+
+    assert _line(build_event(Screened.example(), subject="pt-1", traceparent=TRACEPARENT)).endswith(
+        f" trace={TRACE_ID}"
+    )
+    assert "trace=" not in _line(build_event(Screened.example(), subject="pt-1"))

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 
 from hearth.contracts import CATALOG, ContractError, Event, EventSpec, parse_event
 
+from ..context import trace_id_of
 from .errors import CliError
 from .kafka import check_readable, environment_help, read_all, settings
 
@@ -65,7 +66,10 @@ def _matches(spec: EventSpec, wanted: list[str]) -> bool:
 def _line(event: Event[Any]) -> str:
     data = event.data.model_dump(mode="json")
     summary = " ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, list | dict))
-    return f"{event.time.isoformat()}  {event.subject:<14} {event.type:<48} {summary}"
+    trace_id = trace_id_of(event.traceparent)  # the trace to open in the tracing UI (docs/operations.md#tracing)
+    return f"{event.time.isoformat()}  {event.subject:<14} {event.type:<48} {summary}" + (
+        f" trace={trace_id}" if trace_id else ""
+    )
 
 
 def _as_published(raw: bytes) -> str:

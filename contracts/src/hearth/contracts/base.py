@@ -13,6 +13,7 @@ Strictness, decided once for all models:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -88,8 +89,16 @@ class ContractModel(BaseModel):
     def _drop_unknown_when_reading(cls, value: Any, info: ValidationInfo) -> Any:
         if info.context is None or not info.context.get(_READING_KEY) or not isinstance(value, dict):
             return value
-        known = {field.alias or name for name, field in cls.model_fields.items()}
+        known = _known_fields(cls)
+        if known.issuperset(value):  # the usual case: nothing to drop, no copy
+            return value
         return {key: item for key, item in value.items() if key in known}
+
+
+@functools.cache
+def _known_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The keys a model reads (aliases where set): fixed once the class exists, and asked for every record."""
+    return frozenset(field.alias or name for name, field in model.model_fields.items())
 
 
 class EventData(ContractModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -10,15 +11,21 @@ from uuid import uuid4
 
 from pydantic import ValidationError
 
-from hearth.contracts.base import READING, reading_codes
+from hearth.contracts.base import READING, EventData, reading_codes
 from hearth.contracts.catalog import CATALOG, spec_for
 from hearth.contracts.envelope import DataT, Event
 from hearth.contracts.errors import ContractError
 
 
 def event_class(model: type[DataT]) -> type[Event[DataT]]:
-    """``Event[model]``, the envelope class whose data is ``model`` (pydantic caches each one)."""
-    return cast("type[Event[DataT]]", Event[model])  # type: ignore[valid-type]
+    """``Event[model]``, the envelope class whose data is ``model``."""
+    return cast("type[Event[DataT]]", _event_class(model))
+
+
+@functools.cache
+def _event_class(model: type[EventData]) -> type[Event[Any]]:
+    # Pydantic caches parametrised classes too, but finding one there costs more than reading the event's type.
+    return Event[model]  # type: ignore[valid-type]
 
 
 def build_event(

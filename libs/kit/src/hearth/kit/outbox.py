@@ -34,7 +34,7 @@ async def write(conn: Connection, staged: Sequence[tuple[Event[Any], str]]) -> N
     """Insert (event, topic) pairs, in order, after locking their keys."""
     if not staged:
         return
-    with telemetry.span("outbox stage", attributes={"hearth.event_types": sorted({e.type for e, _ in staged})}):
+    with telemetry.child_span("outbox stage", lambda: {"hearth.event_types": sorted({e.type for e, _ in staged})}):
         await _write(conn, staged)
 
 

@@ -14,7 +14,7 @@ relay, poller inherit it) and each HTTP request.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar, Token
 from typing import Any
@@ -159,6 +159,15 @@ def span(name: str, *, kind: SpanKind = SpanKind.INTERNAL, attributes: types.Att
     if tracer is None:
         return _NOTHING
     return tracer.start_as_current_span(name, kind=kind, attributes=attributes)
+
+
+def child_span(name: str, attributes: Callable[[], types.Attributes]) -> Any:
+    """A span only inside a recording one (the outbox's rows, written at the end of a transaction that may hold
+    many timers' work and no span of its own, make no trace of their own); `attributes` is called only then."""
+    tracer = _TRACER.get()
+    if tracer is None or not trace.get_current_span().is_recording():
+        return _NOTHING
+    return tracer.start_as_current_span(name, attributes=attributes())
 
 
 def event_attributes(event: Event[Any]) -> dict[str, str]:

@@ -24,6 +24,7 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from hearth.contracts import SERVICES, dlq_topic
 from hearth.journey.personas import cast
@@ -45,13 +46,20 @@ QUIET_PER_MINUTE = 45
 
 
 async def describe(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_client_options())
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return list(described["partitions"])
+    """The topic's partitions (leader, replicas, ISR); asked again while the node asked is one just killed."""
+    for attempt in range(60):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_client_options())
+        try:
+            await admin.start()
+            [described] = await admin.describe_topics([topic])
+            return list(described["partitions"])
+        except KafkaError:
+            if attempt == 59:
+                raise
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 async def leader_of(bootstrap: str, topic: str, partition: int) -> int:
@@ -124,7 +132,7 @@ async def test_the_leader_of_a_busy_partition_killed_mid_journey(cluster, unique
         assert {len(p["replicas"]) for p in partitions} == {3}, partitions
 
         async def fault() -> None:
-            await asyncio.sleep(15)  # patients mid-journey: orders placed, boxes shipping
+            await asyncio.sleep(12)  # patients mid-journey: orders placed, boxes shipping
             leader = await leader_of(cluster.kafka_bootstrap, busy, 0)
             killed = time.monotonic()
             await asyncio.to_thread(cluster.stop_kafka, True, 30.0, [leader])
@@ -138,7 +146,7 @@ async def test_the_leader_of_a_busy_partition_killed_mid_journey(cluster, unique
             figures["node back after s"] = round(time.monotonic() - restarting, 1)
 
         started = time.monotonic()
-        await drive(run, people, TIMINGS, arrival_seconds=40, during=fault)
+        await drive(run, people, TIMINGS, arrival_seconds=30, during=fault)
         await settle(run, TIMINGS)
         figures["journey and settling s"] = round(time.monotonic() - started, 1)
         dead = await letters(cluster.kafka_bootstrap, prefix)
@@ -209,7 +217,7 @@ async def test_replicas_killed_and_added_mid_journey(cluster, unique_name, tmp_p
         await asyncio.gather(*(run.stack.add_replica(name) for name in SERVICES))
 
         async def churn() -> None:
-            await asyncio.sleep(10)
+            await asyncio.sleep(8)
             for name in SERVICES:  # the first process of each: it leads the relay, holds partitions and timers
                 await run.stack.kill(name)
             killed = time.monotonic()
@@ -218,7 +226,7 @@ async def test_replicas_killed_and_added_mid_journey(cluster, unique_name, tmp_p
             figures["replicas added after the kill s"] = round(time.monotonic() - killed, 1)
 
         started = time.monotonic()
-        await drive(run, people, TIMINGS, arrival_seconds=30, during=churn)
+        await drive(run, people, TIMINGS, arrival_seconds=20, during=churn)
         await settle(run, TIMINGS)
         figures["journey and settling s"] = round(time.monotonic() - started, 1)
         live = {name: sum(p.alive for p in run.stack.processes(name)) for name in SERVICES}

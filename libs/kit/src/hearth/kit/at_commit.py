@@ -6,9 +6,9 @@ handler, they made every other request, batch and timer of the service wait for 
 a whole inbox batch: profiles of the journey showed most of a service's database connections waiting on the
 audit lock while its holder waited for its own event loop.  Inside `deferred(conn)`, `audit.append` and
 `outbox.stage` on `conn` collect what they would write, and the scope writes it when it ends without an error:
-the audit rows, then the outbox rows, as the transaction's last statements.  The locks are then held for a few
-round trips, and always taken in one order (the audit lock, then the keys sorted), so two deferred transactions
-cannot deadlock on them.
+the outbox rows, then the audit rows, as the transaction's last statements.  The locks are then held for a few
+round trips, and always taken in one order (the event keys sorted, then the audit lock), so two deferred
+transactions cannot deadlock on them.
 
 A scope inside another on the same connection (around a savepoint) hands what it collected to the outer one
 when it ends without an error and drops it when it ends with one, as its savepoint is rolled back.  Outside any
@@ -71,8 +71,10 @@ async def deferred(conn: Connection, *, on_error: type[Exception] | None = None)
         outer.outbox.extend(pending.outbox)
         return
     try:
-        await audit.write(conn, pending.audit)
+        # The keys first: their locks are per patient, the audit lock is the service's, so it goes last and is
+        # held for three round trips (its head, the rows, the COMMIT).
         await outbox.write(conn, pending.outbox)
+        await audit.write(conn, pending.audit)
     except Exception as exc:
         if on_error is None or is_transient(exc):
             raise

@@ -3,8 +3,8 @@
 The hash covers the previous row's hash and this row's content in a canonical JSON form, so changing any field
 of any row, deleting a row or reordering rows is found by `verify`.  Appends take a transaction-scoped advisory
 lock so two transactions cannot both chain onto the same previous row.  Inside a unit of work or an inbox batch
-(`at_commit.deferred`) the rows are written at the end of the transaction, all in three round trips, so the
-lock every change of the service waits on is held only for those and the COMMIT.
+(`at_commit.deferred`) the rows are written last in the transaction, all in three round trips, so the lock
+every change of the service waits on is held only for those and the COMMIT.
 
 The trail lives in `audit.trail`, owned by a role nobody logs in as (`sql/bootstrap/audit.sql`); the runtime
 role reads it and appends only through `audit.append()`, which refuses a row that does not chain onto the head.

@@ -23,6 +23,8 @@ from hearth.kit.testing import launcher
 from hearth.kit.testing.plugin import kafka_environment
 
 BROKERS = 3
+# A node started again after a SIGKILL recovers every log it holds first: minutes on a busy 2-core machine.
+START_TIMEOUT = 300.0
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +32,7 @@ def _cluster_shared() -> Iterator[Any]:
     script = launcher.load()
     given = os.environ.get("HEARTH_CLUSTER_STATE_DIR", "").strip()
     if given:
-        local = script.LocalInfra(Path(given))
+        local = script.LocalInfra(Path(given), timeout=START_TIMEOUT)
         if local.brokers != BROKERS or not local.is_up():
             pytest.fail(f"HEARTH_CLUSTER_STATE_DIR={given} holds no running {BROKERS}-node cluster", pytrace=False)
         yield local
@@ -46,6 +48,7 @@ def _cluster_shared() -> Iterator[Any]:
         pg_port=chosen[0],
         kafka_ports=chosen[1 : 1 + BROKERS],
         controller_ports=chosen[1 + BROKERS :],
+        timeout=START_TIMEOUT,
     )
     state_dir.mkdir(parents=True)
     (state_dir / "owner.pid").write_text(f"{os.getpid()}\n")  # lets `prune` clean up if we die

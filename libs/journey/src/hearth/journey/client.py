@@ -4,6 +4,8 @@ every command carries an Idempotency-Key."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -11,6 +13,12 @@ from typing import Any
 import httpx
 
 from hearth.kit.auth import AuthSettings, Role, mint_token
+
+# httpcore asks for `sniffio` every time it makes a lock or an event (several per request); without the package
+# each ask was a failing search of every sys.path entry, a sixth of the simulator's samples in the journey
+# profile (bench/PROFILE.md).  A None entry makes that failure immediate; with sniffio installed nothing changes.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 
 class Refused(Exception):
@@ -67,10 +75,14 @@ class Api:
         self._gates = gates or Gates()
         self._auth = AuthSettings(jwt_secret=jwt_secret)
         self._tokens: dict[tuple[Role, str], str] = {}
-        self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=100))
+        self._timeout = timeout
+        # A connection pool per service: httpcore matches every waiting request against every connection of its
+        # pool whenever one frees up, a fifth of the simulator's samples with one pool for all four services.
+        self._clients: dict[str, httpx.AsyncClient] = {}
 
     async def close(self) -> None:
-        await self._client.aclose()
+        for client in self._clients.values():
+            await client.aclose()
 
     def _headers(self, role: Role, subject: str) -> dict[str, str]:
         token = self._tokens.get((role, subject))
@@ -125,7 +137,7 @@ class Api:
         for attempt in range(attempts):
             await self._gates.enter(service)
             try:
-                response = await self._client.request(
+                response = await self._client(service).request(
                     method, self._url(service) + path, json=body, headers=headers, params=params
                 )
             except httpx.TransportError:
@@ -140,6 +152,13 @@ class Api:
                 raise Refused(response.status_code, _json(response))
             return response
         raise RuntimeError(f"{method} {service}{path}: no answer after {attempts} attempts")
+
+    def _client(self, service: str) -> httpx.AsyncClient:
+        client = self._clients.get(service)
+        if client is None:
+            limits = httpx.Limits(max_connections=100)
+            client = self._clients[service] = httpx.AsyncClient(timeout=self._timeout, limits=limits)
+        return client
 
     def _url(self, service: str) -> str:
         if isinstance(self._urls, Mapping):

@@ -51,20 +51,51 @@ async def schedule_all(conn: Connection, rows: Sequence[TimerRow], correlation_i
     )
 
 
+# A key starts with a prefix exactly when it lies in the prefix's range in code-point order, which is the order of
+# UTF-8 bytes, the order of the "C" collation and of the index hearth_timers_key_c (kit migration 0013): a range
+# per prefix reads only the matching keys, where starts_with() or a LIKE with a parameter as its pattern reads every
+# pending timer.  A prefix with no upper bound (empty, or only U+10FFFF) runs to the end of the key order; its
+# bound is the largest key plus one character, taken in the statement's own snapshot.
+_IN_RANGE = (
+    't.key COLLATE "C" >= r.low AND t.key COLLATE "C" < COALESCE(r.high,'
+    " (SELECT max(key COLLATE \"C\") || '.' FROM hearth_timers))"
+)
+_RANGES = "unnest($1::text[], $2::text[]) AS r(low, high)"
+
+CANCEL_PREFIXES = f"DELETE FROM hearth_timers t USING {_RANGES} WHERE {_IN_RANGE}"
+LOCK_PREFIXES = f"SELECT 1 FROM {_RANGES} JOIN hearth_timers t ON {_IN_RANGE} ORDER BY t.key FOR UPDATE OF t"
+
+_LAST_CODE_POINT = "\U0010ffff"
+_SURROGATES = range(0xD800, 0xE000)  # not characters: UTF-8 (and so a Postgres text) cannot hold them
+
+
+def prefix_range(prefix: str) -> tuple[str, str | None]:
+    """`(low, high)`: the strings that start with `prefix` are exactly those `>= low` and `< high` in code-point
+    order; `high` is None when no string bounds them (the prefix is empty or only U+10FFFF)."""
+    stem = prefix.rstrip(_LAST_CODE_POINT)  # the last code point has no successor: bound by the stem's instead
+    if not stem:
+        return prefix, None
+    following = ord(stem[-1]) + 1
+    if following in _SURROGATES:
+        following = _SURROGATES.stop
+    return prefix, stem[:-1] + chr(following)
+
+
+def prefix_bounds(prefixes: Sequence[str]) -> tuple[list[str], list[str | None]]:
+    """The parameters of CANCEL_PREFIXES and LOCK_PREFIXES: the lows and the highs of the prefixes' ranges."""
+    ranges = [prefix_range(p) for p in dict.fromkeys(prefixes)]
+    return [low for low, _ in ranges], [high for _, high in ranges]
+
+
 async def cancel_prefixes(conn: Connection, prefixes: Sequence[str]) -> None:
     if prefixes:
-        await conn.execute(
-            "DELETE FROM hearth_timers WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) p WHERE starts_with(key, p))",
-            list(prefixes),
-        )
+        await conn.execute(CANCEL_PREFIXES, *prefix_bounds(prefixes))
 
 
 async def lock_prefixes(conn: Connection, prefixes: Sequence[str]) -> None:
-    await conn.execute(
-        "SELECT 1 FROM hearth_timers WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) p WHERE starts_with(key, p))"
-        " ORDER BY key FOR UPDATE",
-        list(prefixes),
-    )
+    """Lock, in key order, every timer whose key starts with one of `prefixes` (a full key is its own prefix)."""
+    if prefixes:
+        await conn.execute(LOCK_PREFIXES, *prefix_bounds(prefixes))
 
 
 async def claim_due(conn: Connection, now: datetime, limit: int) -> list[DueTimer]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import time
@@ -66,10 +67,29 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def free_port() -> int:
+    """A port a server can listen on now, chosen below the kernel's ephemeral range: a port the kernel handed
+    out (bind to 0) is one it may hand out again as the local end of any outgoing connection before our server
+    binds it, which a busy test session (hundreds of Kafka and Postgres connections) does."""
+    low = _ephemeral_low()
+    if low > _LISTEN_FLOOR + 1000:
+        for _ in range(200):
+            port = secrets.randbelow(low - _LISTEN_FLOOR) + _LISTEN_FLOOR
+            if port_free(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
+        chosen: int = s.getsockname()[1]
+    return chosen
+
+
+_LISTEN_FLOOR = 20000  # well clear of the well-known and registered ports development tools listen on
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def tcp_open(host: str, port: int, timeout: float = 1.0) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -34,7 +33,7 @@ from ..runner import apply_migrations
 from ..service import ServiceDefinition
 from ..settings import KitSettings, kafka_client_options
 from ..topics import catalog_topics, ensure_topics
-from . import postgres
+from . import launcher, postgres
 from .helpers import ChildProcess, produce
 from .kafka import delete_topics
 
@@ -196,9 +195,8 @@ async def running_service(
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port for a service to listen on: the local launcher's choice (outside the kernel's ephemeral range)."""
+    return int(launcher.load().free_port())
 
 
 def _database_setting(name: str) -> bool:

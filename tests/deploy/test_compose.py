@@ -33,7 +33,8 @@ def test_docker_compose_accepts_the_file(helpers):
     args = [helpers.tool("docker-compose"), "--project-directory", str(helpers.ROOT), "-f", "docker-compose.yml"]
     result = helpers.run([*args, "--profile", "observability", "config"])
     services = set(yaml.safe_load(result.stdout)["services"])
-    expected = {"certs", "kafka", "postgres", "topics", "prometheus", "grafana", "otel-collector", "jaeger", *SERVICES}
+    expected = {"certs", "kafka", "postgres", "topics", "prometheus", "grafana", "otel-collector", "jaeger", "loki"}
+    expected |= set(SERVICES)
     expected |= {f"{s}-migrate" for s in SERVICES}
     assert services == expected
 
@@ -165,7 +166,7 @@ def test_postgres_gets_one_database_and_two_roles_per_service(compose, helpers):
 
 def test_observability_is_an_optional_profile(compose):
     profiled = {name for name, spec in compose["services"].items() if spec.get("profiles")}
-    assert profiled == {"prometheus", "grafana", "otel-collector", "jaeger"}
+    assert profiled == {"prometheus", "grafana", "otel-collector", "jaeger", "loki"}
     assert all(compose["services"][name]["profiles"] == ["observability"] for name in profiled)
 
 

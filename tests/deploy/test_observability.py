@@ -1,20 +1,29 @@
-"""Prometheus configuration, alert rules and the Grafana dashboard: valid, tested, and about metrics that exist."""
+"""Prometheus configuration, alert rules, the Grafana dashboard and datasources, the collector's pipelines: valid,
+tested, about metrics that exist, and logs and traces linked both ways."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
 import pytest
+import structlog
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from hearth.contracts import CATALOG, SERVICES
 from hearth.kit import metrics
+from hearth.kit.logging import bind_context, configure_logging, get_logger
 
 PROMETHEUS = "deploy/compose/prometheus"
 DASHBOARD = "deploy/compose/grafana/dashboards/hearth.json"
+DATASOURCES = "deploy/compose/grafana/provisioning/datasources"
+COLLECTOR = "deploy/compose/otel/collector.yaml"
+DOCKER_LOGS = "/var/lib/docker/containers"
+SERVICE_LABEL = "com.docker.compose.service"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PORTS = {"screening": 8081, "fulfillment": 8082, "session": 8083, "followup": 8084}
 SCRAPE_LABELS = {"job", "instance", "hearth_service"}
 
@@ -179,3 +188,105 @@ def test_traces_flow_from_the_services_through_the_collector_to_jaeger_and_grafa
 
 def test_the_dashboard_shows_consumer_lag(dashboard):
     assert any("hearth_consumer_lag" in e for e in _dashboard_exprs(dashboard))
+
+
+@pytest.fixture(scope="module")
+def datasources(helpers) -> dict[str, dict[str, Any]]:
+    """Every provisioned Grafana datasource, by uid."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted((helpers.ROOT / DATASOURCES).glob("*.yml")):
+        for datasource in yaml.safe_load(path.read_text())["datasources"]:
+            assert datasource["uid"] not in found, datasource["uid"]
+            found[datasource["uid"]] = datasource
+    return found
+
+
+@pytest.fixture
+def log_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """A line as a service writes it to stdout inside a trace (hearth.kit.logging, as configured in production)."""
+    root = logging.getLogger()
+    level, handlers, config = root.level, list(root.handlers), structlog.get_config()
+    try:
+        configure_logging("session")
+        capsys.readouterr()
+        with bind_context(trace_id=TRACE_ID, correlation_id="c-1"):
+            get_logger("hearth.test").info("handled", subject="p-1")
+        out = capsys.readouterr().out
+    finally:  # later tests get logging back as it was
+        root.setLevel(level)
+        root.handlers[:] = handlers
+        structlog.configure(**config)
+    (line,) = out.splitlines()
+    return line
+
+
+def test_the_collector_ships_the_services_docker_logs_to_loki(helpers, compose):
+    """Services' stdout → Docker json-file logs (labelled with the compose service) → the collector's filelog
+    receiver (read-only host mount) → OTLP/HTTP → Loki; the traces pipeline still ends in Jaeger."""
+    config = yaml.safe_load((helpers.ROOT / COLLECTOR).read_text())
+    pipelines = config["service"]["pipelines"]
+    assert pipelines["traces"]["exporters"] == ["otlp/jaeger"]
+    (receiver,) = pipelines["logs"]["receivers"]
+    assert receiver.split("/")[0] == "filelog"
+    filelog = config["receivers"][receiver]
+    assert all(pattern.startswith(DOCKER_LOGS + "/") for pattern in filelog["include"])
+    assert filelog["storage"] in config["service"]["extensions"]
+    operators = filelog["operators"]
+    parsers = [op for op in operators if op["type"] == "json_parser"]
+    assert len(parsers) == 2  # Docker's wrapper, then the service's JSON line
+    assert parsers[1]["parse_from"] == "body"
+    # the container's compose service name becomes service.name, so its stream is named like its spans
+    (naming,) = [op for op in operators if op.get("to") == 'resource["service.name"]']
+    assert SERVICE_LABEL in naming["from"]
+    (filtering,) = [op for op in operators if op["type"] == "filter"]
+    assert SERVICE_LABEL in filtering["expr"]
+    (retain,) = [op for op in operators if op["type"] == "retain"]
+    for field in ("trace_id", "service", "level"):
+        assert f"attributes.{field}" in retain["fields"]
+    (exporter,) = pipelines["logs"]["exporters"]
+    assert exporter.split("/")[0] == "otlphttp"
+    assert config["exporters"][exporter]["endpoint"] == "http://loki:3100/otlp"
+
+    collector = compose["services"]["otel-collector"]
+    assert collector["user"] == "0"  # Docker's log files belong to root
+    assert collector["cap_drop"] == ["ALL"] and collector["read_only"] is True
+    assert f"/var/lib/docker/containers:{DOCKER_LOGS}:ro" in collector["volumes"]
+    for service in SERVICES:
+        logging_options = compose["services"][service]["logging"]
+        assert logging_options["driver"] == "json-file"
+        assert logging_options["options"]["labels"] == SERVICE_LABEL
+
+
+def test_loki_takes_otlp_and_keeps_logs_for_a_set_time(helpers, compose):
+    loki = compose["services"]["loki"]
+    assert loki["image"].startswith("grafana/loki:3.")
+    mounts = dict(v.split(":")[:2] for v in loki["volumes"] if v.startswith("./"))
+    assert mounts["./deploy/compose/loki/loki.yaml"] == "/etc/loki/config.yaml"
+    assert "-config.file=/etc/loki/config.yaml" in loki["command"]
+    config = yaml.safe_load((helpers.ROOT / "deploy/compose/loki/loki.yaml").read_text())
+    assert config["server"]["http_listen_port"] == 3100
+    # OTLP ingestion stores attributes as structured metadata: TSDB, schema v13, allowed
+    (schema,) = config["schema_config"]["configs"]
+    assert (schema["store"], schema["schema"], schema["object_store"]) == ("tsdb", "v13", "filesystem")
+    assert config["limits_config"]["allow_structured_metadata"] is True
+    assert re.fullmatch(r"[0-9]+h", config["limits_config"]["retention_period"])
+    assert config["compactor"]["retention_enabled"] is True
+
+
+def test_grafana_links_a_log_line_to_its_trace_and_a_span_to_its_logs(datasources, log_line):
+    loki, jaeger = datasources["hearth-loki"], datasources["hearth-jaeger"]
+    assert loki["type"] == "loki" and loki["url"] == "http://loki:3100"
+    assert jaeger["type"] == "jaeger"
+    # log line → trace: a derived field on the line's trace_id, an internal link to the Jaeger datasource
+    links = [f for f in loki["jsonData"]["derivedFields"] if f.get("datasourceUid") == jaeger["uid"]]
+    assert links, "no derived field of the Loki datasource links to Jaeger"
+    (link,) = links
+    assert link["url"] == "$${__value.raw}"  # ${__value.raw} once Grafana has read the file
+    match = re.search(link["matcherRegex"], log_line)
+    assert match is not None, (link["matcherRegex"], log_line)
+    assert match.group(1) == TRACE_ID
+    # span → logs: the Jaeger datasource points back at Loki, by trace id, in the stream named like the span's service
+    back = jaeger["jsonData"]["tracesToLogsV2"]
+    assert back["datasourceUid"] == loki["uid"]
+    assert back["filterByTraceID"] is True
+    assert {"key": "service.name", "value": "service_name"} in back["tags"]

@@ -13,6 +13,11 @@ from .durability import PassRun
 from .machine import Machine, cpus, loadavg
 from .table import compare, render_compare_markdown, render_markdown, table
 
+WHERE_THE_TIME_GOES = (
+    "What each profile showed, what was changed and the figures before and after (flame graphs in"
+    " `bench/profiles/`): [PROFILE.md](PROFILE.md). The journey rows above give each process's CPU share of the run."
+)
+
 
 def _git(*args: str) -> str:
     try:
@@ -86,6 +91,8 @@ def write_results(runs: Sequence[PassRun], elapsed: float, path: Path, command: 
     lines += INBOX_FAST_PASS
     lines += TIMER_BATCHING
     lines += ["", "## How each figure is measured", "", *METHOD]
+    if (REPO / "bench" / "PROFILE.md").exists():
+        lines += ["", "## Where the time goes", "", WHERE_THE_TIME_GOES]
     if (REPO / "bench" / "SOAK.md").exists():
         lines += ["", "## Soak", "", "Memory, lag, backlog and dead letters over a long paced run (`make soak`):"
                   " [SOAK.md](SOAK.md)."]  # fmt: skip

@@ -107,8 +107,8 @@ def facts(outcome: SoakOutcome, command: str, origin: str, load_at_start: str, p
         "Command": f"`{command}`",
         "Patients": f"{outcome.started:,} started, {outcome.finished:,} finished, {errors} with an error,"
         f" {outcome.in_flight_at_end} still in flight after the drain",
-        "Machine": f"{cpus()} CPUs, shared with other work: load average at start {load_at_start}, at the end"
-        f" {loadavg()} — figures taken on a busy machine are not of record",
+        "Machine": f"{cpus()} CPUs; load average at start {load_at_start}, at the end {loadavg()}"
+        + (" — a busy machine: these figures are not of record" if _busy(load_at_start) else ""),
         "Kafka and PostgreSQL": origin,
         "PostgreSQL settings in force": ", ".join(f"{k}={v}" for k, v in pg.items())
         + (" (test settings: commits not durable)" if pg.get("fsync") == "off" else ""),
@@ -122,3 +122,11 @@ def _shown(path: Path) -> str:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _busy(load_average: str) -> bool:
+    """More runnable work than CPUs over the last minute when the run started (other work shares the machine)."""
+    try:
+        return float(load_average.split()[0]) > cpus()
+    except (ValueError, IndexError):
+        return True

@@ -90,6 +90,8 @@ async def test_a_service_process_exports_its_spans_by_otlp(infra: Any, unique_na
     assert request["parent"] == b""
     in_trace = {s["name"] for _, s in received if s["trace_id"] == request["trace_id"]}
     assert {"outbox stage", published} <= in_trace
+    # The request's statements, recorded by the asyncpg instrumentation under the service's tracer.
+    assert {"INSERT", "COMMIT"} & in_trace, in_trace
     # The readiness probes and the relay's idle polling leave no trace.
     assert not [s["name"] for _, s in received if "readyz" in s["name"]]
     assert all(s["trace_id"] == request["trace_id"] for _, s in received), {s["name"] for _, s in received}

@@ -25,7 +25,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event as SpanEvent
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import Link, Span, SpanKind, Tracer
+from opentelemetry.trace import Link, SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util import types
 
@@ -61,7 +61,9 @@ class ServiceTracing:
         self.provider.add_span_processor(processor)
         self._owns_exporter = batch
         self.tracer: Tracer = self.provider.get_tracer(INSTRUMENTATION)
-        _instrument_asyncpg()
+        from .database_spans import instrument_asyncpg  # it reads the tracer this module sets
+
+        instrument_asyncpg()
 
     def activate(self) -> Token[Tracer | None]:
         """Make this service's tracer the one kit code uses in the current context (and tasks created in it)."""
@@ -298,66 +300,3 @@ def link_to(traceparent: str | None) -> None:
     current = trace.get_current_span()
     if target.is_valid and current.is_recording():
         current.add_link(target)
-
-
-class _CurrentServiceTracer(Tracer):
-    """The tracer given to instrumentation patched once per process (asyncpg): it records with the tracer of the
-    service the call is made for, and only inside a span of that service.  A call outside any (the relay's and
-    the poller's idle polling) makes no trace of its own."""
-
-    def start_span(
-        self,
-        name: str,
-        context: otel_context.Context | None = None,
-        kind: SpanKind = SpanKind.INTERNAL,
-        attributes: types.Attributes = None,
-        links: Any = None,
-        start_time: int | None = None,
-        record_exception: bool = True,
-        set_status_on_exception: bool = True,
-    ) -> Span:
-        tracer = _TRACER.get()
-        parent = trace.get_current_span(context)
-        if tracer is None or not parent.is_recording():
-            return trace.INVALID_SPAN
-        return tracer.start_span(
-            name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
-        )
-
-    @contextmanager
-    def start_as_current_span(  # type: ignore[override]  # the API declares it with a decorator mypy cannot see
-        self,
-        name: str,
-        context: otel_context.Context | None = None,
-        kind: SpanKind = SpanKind.INTERNAL,
-        attributes: types.Attributes = None,
-        links: Any = None,
-        start_time: int | None = None,
-        record_exception: bool = True,
-        set_status_on_exception: bool = True,
-        end_on_exit: bool = True,
-    ) -> Iterator[Span]:
-        started = self.start_span(
-            name, context, kind, attributes, links, start_time, record_exception, set_status_on_exception
-        )
-        with trace.use_span(
-            started,
-            end_on_exit=end_on_exit,
-            record_exception=record_exception,
-            set_status_on_exception=set_status_on_exception,
-        ) as current:
-            yield current
-
-
-class _CurrentServiceTracerProvider(trace.TracerProvider):
-    def get_tracer(self, *args: Any, **kwargs: Any) -> Tracer:
-        return _CurrentServiceTracer()
-
-
-def _instrument_asyncpg() -> None:
-    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-
-    # A singleton: asyncpg is patched once per process, whichever service comes first.
-    instrumentor = AsyncPGInstrumentor()  # type: ignore[no-untyped-call]
-    if not instrumentor.is_instrumented_by_opentelemetry:
-        instrumentor.instrument(tracer_provider=_CurrentServiceTracerProvider())

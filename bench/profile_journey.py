@@ -29,8 +29,9 @@ import httpx
 import psutil  # type: ignore[import-untyped]
 
 from hearth.journey import client
-from hearth.journey.bench import ZERO, _gaps, _p99
+from hearth.journey.bench import SIMULATOR, ZERO, _gaps, _p99, journey_pids
 from hearth.journey.personas import cast
+from hearth.journey.process_cpu import CpuWindow
 from hearth.journey.run import drive, running_journey, settle
 from hearth.kit.testing import launcher
 
@@ -59,17 +60,18 @@ def _record_calls() -> None:
     client.Api._send = timed  # type: ignore[method-assign]
 
 
-def _spy(pid: int, out: Path, rate: int) -> subprocess.Popen[bytes]:
+def _spy(pid: int, out: Path, rate: int, raw: bool) -> subprocess.Popen[bytes]:
     beside = Path(sys.executable).with_name("py-spy")  # the venv's, when it is not on PATH
     py_spy = str(beside) if beside.exists() else shutil.which("py-spy") or "py-spy"
     return subprocess.Popen(
-        [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking", "-o", str(out)],
+        [py_spy, "record", "--pid", str(pid), "--rate", str(rate), "--nonblocking", "-o", str(out)]
+        + (["--format", "raw"] if raw else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
 
 
-async def main(patients: int, label: str, rate: int, spy: bool) -> None:
+async def main(patients: int, label: str, rate: int, spy: bool, per_minute: float, raw: bool) -> None:
     script = launcher.load()
     infra: Any = script.LocalInfra(script.DEFAULT_STATE_DIR)
     os.environ.update(infra.kafka_env())
@@ -83,18 +85,22 @@ async def main(patients: int, label: str, rate: int, spy: bool) -> None:
         pids = {name: s.proc.pid for name, s in run.stack.services.items() if s.proc is not None}
         pids["simulator"] = os.getpid()
         procs = {name: psutil.Process(pid) for name, pid in pids.items()}
-        svgs = {name: PROFILES / f"journey-{label}-{name}.svg" for name in pids}
-        spies = {name: _spy(pid, svgs[name], rate) for name, pid in pids.items() if spy}
+        suffix = "txt" if raw else "svg"
+        svgs = {name: PROFILES / f"journey-{label}-{name}.{suffix}" for name in pids}
+        spies = {name: _spy(pid, svgs[name], rate, raw) for name, pid in pids.items() if spy}
         cpu0 = {name: sum(p.cpu_times()[:2]) for name, p in procs.items()}
+        window = CpuWindow(await journey_pids(run, infra, infra.pg_admin_dsn), alone={SIMULATOR})
+        window.start()
         loop = asyncio.get_running_loop()
         started = loop.time()
         sampling = asyncio.create_task(_sample_backends(infra.pg_admin_dsn, run.stack))
-        await drive(run, people, ZERO, arrival_seconds=0)
+        await drive(run, people, ZERO, arrival_seconds=patients / per_minute * 60 if per_minute else 0)
         sampling.cancel()
         states = await sampling
         elapsed = loop.time() - started
         served = await _served(run.stack)
         cpu = {name: sum(p.cpu_times()[:2]) - cpu0[name] for name, p in procs.items()}
+        cpu |= {s.name: s.seconds for s in window.stop() if s.name not in cpu}  # the broker and the cluster
         for proc in spies.values():
             proc.send_signal(signal.SIGINT)
         for name, proc in spies.items():
@@ -189,6 +195,8 @@ if __name__ == "__main__":
     parser.add_argument("--label", default="run")
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     parser.add_argument("--no-spy", action="store_true", help="figures and CPU only, no py-spy")
+    parser.add_argument("--per-minute", type=float, default=0, help="patients arriving per minute (0: all at once)")
+    parser.add_argument("--raw", action="store_true", help="py-spy's collapsed stacks (text) instead of SVG")
     args = parser.parse_args()
     _record_calls()
-    asyncio.run(main(args.patients, args.label, args.rate, not args.no_spy))
+    asyncio.run(main(args.patients, args.label, args.rate, not args.no_spy, args.per_minute, args.raw))

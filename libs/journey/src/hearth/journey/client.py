@@ -1,24 +1,36 @@
 """The simulator's HTTP client: one per run, tokens minted per role and caller, retries that are safe because
-every command carries an Idempotency-Key."""
+every command carries an Idempotency-Key.
+
+It runs on aiohttp (a C HTTP parser, one write per request): with httpx the simulator was the largest CPU user of
+the whole journey bench, on the same two cores as the services it measures (bench/PROFILE.md)."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
 
 from hearth.kit.auth import AuthSettings, Role, mint_token
 
-# httpcore asks for `sniffio` every time it makes a lock or an event (several per request); without the package
-# each ask was a failing search of every sys.path entry, a sixth of the simulator's samples in the journey
-# profile (bench/PROFILE.md).  A None entry makes that failure immediate; with sniffio installed nothing changes.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
+
+@dataclass(frozen=True)
+class Answer:
+    """A service's answer, read in full."""
+
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
 
 
 class Refused(Exception):
@@ -76,13 +88,11 @@ class Api:
         self._auth = AuthSettings(jwt_secret=jwt_secret)
         self._tokens: dict[tuple[Role, str], str] = {}
         self._timeout = timeout
-        # A connection pool per service: httpcore matches every waiting request against every connection of its
-        # pool whenever one frees up, a fifth of the simulator's samples with one pool for all four services.
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._clients: dict[str, aiohttp.ClientSession] = {}  # a connection pool per service
 
     async def close(self) -> None:
         for client in self._clients.values():
-            await client.aclose()
+            await client.close()
 
     def _headers(self, role: Role, subject: str) -> dict[str, str]:
         token = self._tokens.get((role, subject))
@@ -99,14 +109,14 @@ class Api:
         role: Role,
         subject: str,
         accept: tuple[int, ...] = (200, 201),
-    ) -> httpx.Response:
+    ) -> Answer:
         """POST with an Idempotency-Key, retried on connection errors and 5xx (a service may be restarting)."""
         headers = self._headers(role, subject) | {"Idempotency-Key": str(uuid.uuid4())}
         return await self._send("POST", service, path, body, headers, accept)
 
     async def delete(
         self, service: str, path: str, *, role: Role, subject: str, accept: tuple[int, ...] = (200,)
-    ) -> httpx.Response:
+    ) -> Answer:
         """DELETE with an Idempotency-Key (an erasure), retried like `post`."""
         headers = self._headers(role, subject) | {"Idempotency-Key": str(uuid.uuid4())}
         return await self._send("DELETE", service, path, None, headers, accept)
@@ -120,7 +130,7 @@ class Api:
         subject: str = "ops-1",
         params: dict[str, Any] | None = None,
         accept: tuple[int, ...] = (200,),
-    ) -> httpx.Response:
+    ) -> Answer:
         return await self._send("GET", service, path, None, self._headers(role, subject), accept, params)
 
     async def _send(
@@ -133,14 +143,18 @@ class Api:
         accept: tuple[int, ...],
         params: dict[str, Any] | None = None,
         attempts: int = 60,
-    ) -> httpx.Response:
+    ) -> Answer:
+        data = None if body is None else orjson.dumps(body)
+        if data is not None:
+            headers = headers | {"Content-Type": "application/json"}
         for attempt in range(attempts):
             await self._gates.enter(service)
             try:
-                response = await self._client(service).request(
-                    method, self._url(service) + path, json=body, headers=headers, params=params
-                )
-            except httpx.TransportError:
+                async with self._client(service).request(
+                    method, self._url(service) + path, data=data, headers=headers, params=params
+                ) as answer:
+                    response = Answer(answer.status, await answer.read())
+            except (aiohttp.ClientError, TimeoutError):  # refused, reset, timed out: the service may be restarting
                 await asyncio.sleep(min(0.2 * (attempt + 1), 2.0))
                 continue
             finally:
@@ -153,11 +167,14 @@ class Api:
             return response
         raise RuntimeError(f"{method} {service}{path}: no answer after {attempts} attempts")
 
-    def _client(self, service: str) -> httpx.AsyncClient:
+    def _client(self, service: str) -> aiohttp.ClientSession:
         client = self._clients.get(service)
         if client is None:
-            limits = httpx.Limits(max_connections=100)
-            client = self._clients[service] = httpx.AsyncClient(timeout=self._timeout, limits=limits)
+            client = self._clients[service] = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                skip_auto_headers=("User-Agent",),
+            )
         return client
 
     def _url(self, service: str) -> str:
@@ -168,7 +185,7 @@ class Api:
         return urls[self._turn % len(urls)]
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Answer) -> Any:
     try:
         return response.json()
     except ValueError:

@@ -40,6 +40,10 @@ def run_service(
         log_config=None,  # our logging already owns the root logger
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         access_log=False,
+        # libuv's loop and a C HTTP parser: a third less CPU per request than asyncio's loop and h11 (bench/PROFILE.md);
+        # named, not "auto", so a missing one fails at start instead of silently costing that CPU.
+        loop="uvloop",
+        http="httptools",
     )
 
 

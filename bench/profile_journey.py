@@ -93,12 +93,15 @@ async def main(patients: int, label: str, rate: int, spy: bool, per_minute: floa
         window.start()
         loop = asyncio.get_running_loop()
         started = loop.time()
+        statements = await _statements_reset(infra.pg_admin_dsn)
         sampling = asyncio.create_task(_sample_backends(infra.pg_admin_dsn, run.stack))
         await drive(run, people, ZERO, arrival_seconds=patients / per_minute * 60 if per_minute else 0)
         sampling.cancel()
         states = await sampling
         elapsed = loop.time() - started
         served = await _served(run.stack)
+        if statements:
+            statements = await _statements(infra.pg_admin_dsn, run.stack, patients)
         cpu = {name: sum(p.cpu_times()[:2]) - cpu0[name] for name, p in procs.items()}
         cpu |= {s.name: s.seconds for s in window.stop() if s.name not in cpu}  # the broker and the cluster
         for proc in spies.values():
@@ -130,6 +133,8 @@ async def main(patients: int, label: str, rate: int, spy: bool, per_minute: floa
         print(f"  postgres {line}")
     for line in served:
         print(f"  served {line}")
+    for line in statements:
+        print(f"  statements {line}")
     print(f"  CPU all          {total:6.1f} s = {total / elapsed:4.0%} of one core (2 cores: 200%)")
 
 
@@ -161,6 +166,44 @@ async def _sample_backends(admin_dsn: str, stack: Any) -> list[str]:
     finally:
         await conn.close()
     return [f"{n / max(samples, 1):6.2f} backends {state}" for state, n in sorted(seen.items())]
+
+
+async def _statements_reset(admin_dsn: str) -> list[str]:
+    """Start counting statements afresh; [] when pg_stat_statements is not loaded (then nothing is reported)."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await conn.execute("SELECT pg_stat_statements_reset()")
+        return ["counting"]
+    except asyncpg.PostgresError as exc:
+        print(f"no statement counts: {exc}")
+        return []
+    finally:
+        await conn.close()
+
+
+async def _statements(admin_dsn: str, stack: Any, patients: int) -> list[str]:
+    """Statements per patient and the Postgres time they took, by service, the costliest first."""
+    databases = {dsn.rsplit("/", 1)[1].split("?")[0]: name for name, dsn in stack.dsns.items()}
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT d.datname, s.calls, s.total_exec_time, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90) AS q"
+            " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ANY($1::text[])",
+            list(databases),
+        )
+    finally:
+        await conn.close()
+    lines, per_service = [], Counter[str]()
+    for r in rows:
+        per_service[databases[r["datname"]]] += r["calls"]
+    for name, calls in per_service.most_common():
+        lines.append(f"{name:11s} {calls / patients:6.1f} per patient (all statements)")
+    for r in sorted(rows, key=lambda r: -r["total_exec_time"])[:40]:
+        service = databases[r["datname"]]
+        each = r["total_exec_time"] / max(r["calls"], 1) * 1000
+        lines.append(f"{service:11s} {r['calls'] / patients:6.2f}/patient {each:7.0f} µs {r['q']}")
+    return lines
 
 
 async def _served(stack: Any) -> list[str]:

@@ -31,7 +31,7 @@ def journey_row(name: str) -> Row:
 
 
 async def journey_section(b: Bench) -> None:
-    # ----- HOOK: hearth.journey.bench.journey_figures(patients) -> dict[str, float] -------------------------
+    # ----- HOOK: hearth.journey.bench.journey_figures(patients, **run) -> dict[str, float] ------------------
     row = b.by_key["journey"]
     try:
         module = importlib.import_module("hearth.journey.bench")
@@ -50,16 +50,28 @@ async def journey_section(b: Bench) -> None:
     patients = b.sizes.patients
 
     async def run() -> None:
-        figures = cast(dict[str, float], await figures_of(patients, admin_dsn=b.admin_dsn))
+        figures = cast(
+            dict[str, float],
+            await figures_of(
+                patients,
+                admin_dsn=b.admin_dsn,
+                per_minute=b.sizes.journey_rate,
+                sustain_seconds=b.sizes.journey_seconds,
+            ),
+        )
         for name, value in figures.items():
             b.add_row(journey_row(name))
-            note = f"{patients} patients"
+            note = (
+                f"{patients} patients started together"
+                if " at once: " in name
+                else f"{b.sizes.journey_rate:,.0f} patients a minute arriving for {b.sizes.journey_seconds:.0f} s"
+            )
             if name.endswith("% of machine"):
                 note += f", while they went through; 100% = all {cpus()} CPUs"
             if name.startswith(("kafka broker", "postgres cluster")):
                 note += "; the whole process tree, so other runs' work too when it is shared"
             b.put(f"journey.{name}", float(value), note)
-        row.note = f"{patients} patients; figures below"
+        row.note = f"sustained arrivals, then {patients} patients at once; figures below"
 
     await b.attempt(["journey"], "whole journey", run)
     # ----- end of the hook ---------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ class Sizes:
     timers_fire: int = 20_000
     timer_seconds: float = 10.0
     patients: int = 100
+    journey_seconds: float = 60.0
+    journey_rate: float = 1000.0
 
 
 QUICK = Sizes(
@@ -34,6 +36,8 @@ QUICK = Sizes(
     timers_fire=2_000,
     timer_seconds=4.0,
     patients=5,
+    journey_seconds=6.0,
+    journey_rate=100.0,
 )
 
 
@@ -49,5 +53,7 @@ SIZE_HELP = {
     "timers_schedule": "timers scheduled through a UnitOfWork, 100 per transaction",
     "timers_fire": "due timers fired at each batch size",
     "timer_seconds": "length of the lateness run at --timer-rate",
-    "patients": "patients through the whole journey",
+    "patients": "patients through the whole journey at once",
+    "journey_seconds": "length of the whole journey's sustained run",
+    "journey_rate": "patients arriving per minute in the whole journey's sustained run",
 }

@@ -35,6 +35,9 @@ ATTEMPTS = [
     " VALUES (99, now(), 'x', 'x', 'x', 'x', repeat('a', 64))",
     "CREATE OR REPLACE FUNCTION audit.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
     "ALTER FUNCTION audit.append(timestamptz, text, text, text, jsonb, text, text) SECURITY INVOKER",
+    "ALTER FUNCTION audit.append_all(timestamptz[], text[], text[], text[], jsonb[], bytea[]) SECURITY INVOKER",
+    "CREATE OR REPLACE FUNCTION audit.append_all(timestamptz[], text[], text[], text[], jsonb[], bytea[])"
+    " RETURNS bigint LANGUAGE sql AS $$ SELECT 0::bigint $$",
     "CREATE TABLE audit.decoy (x int)",
     "SET session_replication_role = replica",
 ]

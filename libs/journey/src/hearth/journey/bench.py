@@ -1,13 +1,21 @@
-"""Whole-journey figures for `make bench`: patients per minute through all four services without think time,
-p99 of approval → box-shipped and of session-completed → integration-due with zero configured delays, the
-peak RSS of each service process, and the CPU each process spent while the patients went through (each
-service, the simulator, the Kafka broker, the Postgres cluster): where the bottleneck is."""
+"""Whole-journey figures for `make bench`, through all four services as processes without think time:
+
+- **sustained**: patients arriving at a steady rate (1,000 a minute unless told otherwise, at random moments) for a
+  while: how many finish per minute while they arrive (below the offered rate when the stack cannot keep up),
+  p50/p99 of approval → box-shipped and p99 of session-completed → integration-due with zero configured delays,
+  and the CPU each process spent meanwhile (each service, the simulator, the Kafka broker, the Postgres cluster):
+  where the bottleneck is;
+- **all at once**: `patients` starting together, the rate they get through at (the stack's capacity, a queue's
+  latency);
+- the peak RSS of each service process.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +30,7 @@ from . import process_cpu
 from .personas import cast
 from .process_cpu import CpuWindow
 from .run import Run, drive, running_journey, settle
+from .simulator import Record
 from .timings import Timings
 
 # No waiting anywhere the configuration allows it: one check-in at the start, the window opening at the end.
@@ -51,38 +60,84 @@ class OnCluster:
         return dict(self.local.kafka_service_env(service))
 
 
-async def journey_figures(patients: int, *, admin_dsn: str | None = None) -> dict[str, float]:
-    """The figures of one run of `patients`; on the Postgres cluster of `admin_dsn` when given, else on the
-    local launcher's (whose Kafka it uses either way)."""
+PER_MINUTE = 1000.0  # the sustained run's arrival rate: the goal of bench/README.md
+SUSTAIN_SECONDS = 60.0
+
+
+async def journey_figures(
+    patients: int,
+    *,
+    admin_dsn: str | None = None,
+    per_minute: float = PER_MINUTE,
+    sustain_seconds: float = SUSTAIN_SECONDS,
+) -> dict[str, float]:
+    """The figures of a sustained run (`per_minute` for `sustain_seconds`) and of `patients` all at once, on one
+    stack; on the Postgres cluster of `admin_dsn` when given, else on the local launcher's (whose Kafka it uses
+    either way)."""
     script = launcher.load()
     local: Any = script.LocalInfra(script.DEFAULT_STATE_DIR)
     os.environ.update(local.kafka_env())
     infra: Any = OnCluster(local, admin_dsn) if admin_dsn else local
-    people = [
-        replace(p, sessions=1, skipped_check_ins=(), skips_integration=True)
-        for p in cast(patients, seed=101, check_ins=1)
-    ]
+    arriving = round(per_minute * sustain_seconds / 60)
+    people = _people(arriving + patients)
     logs = Path(tempfile.mkdtemp(prefix="hearth-bench-journey-"))  # kept: the services' logs of the run
     async with running_journey(infra, f"bench-{os.getpid()}.", logs, ZERO) as run:
         cpu = CpuWindow(await journey_pids(run, local, infra.pg_admin_dsn), alone={SIMULATOR})
         cpu.start()
-        started = asyncio.get_running_loop().time()
-        await drive(run, people, ZERO, arrival_seconds=0)
-        elapsed = asyncio.get_running_loop().time() - started
+        await drive(run, people[:arriving], ZERO, arrival_seconds=sustain_seconds)
         cpu_shares = cpu.stop()
+        sustained = run.records
+        started = asyncio.get_running_loop().time()
+        await drive(run, people[arriving:], ZERO, arrival_seconds=0)
+        elapsed = asyncio.get_running_loop().time() - started
+        burst = run.records
         await settle(run, ZERO, timeout=30)
         rss = {name: _peak_rss_mib(s.proc.pid) for name, s in run.stack.services.items() if s.proc is not None}
     by_patient = run.counter.by_patient
-    shipped = _gaps(by_patient, "approved", "box-shipped")
-    due = _gaps(by_patient, "session-completed", "integration-due")
     figures = {
-        "patients per minute": len(run.records) / elapsed * 60,
-        "approval to box-shipped p99 ms": _p99(shipped),
-        "session-completed to integration-due p99 ms": _p99(due),
+        f"at {per_minute:,.0f} arriving per minute: patients finished per minute": finished_per_minute(sustained),
+        f"at {per_minute:,.0f} arriving per minute: patients not finished": float(_unfinished(sustained)),
     }
+    figures |= _hops(by_patient, sustained, f"at {per_minute:,.0f} per minute: ")
+    figures[f"{patients} at once: patients per minute"] = len(burst) / elapsed * 60
+    figures |= _hops(by_patient, burst, f"{patients} at once: ")
     figures |= {f"{name} peak RSS MiB": value for name, value in rss.items()}
     figures |= process_cpu.figures(cpu_shares)
     return figures
+
+
+def _people(n: int) -> list[Any]:
+    return [
+        replace(p, sessions=1, skipped_check_ins=(), skips_integration=True) for p in cast(n, seed=101, check_ins=1)
+    ]
+
+
+def finished_per_minute(records: Sequence[Record]) -> float:
+    """Journeys finished per minute between the first patient's arrival and the last one's: the rate the stack
+    keeps up with while patients keep arriving (the tail after the last arrival is latency, not throughput).
+    Below the arrival rate when a queue builds."""
+    if len(records) < 2:
+        return float("nan")
+    first, last = min(r.started for r in records), max(r.started for r in records)
+    done = sum(1 for r in records if r.error is None and first <= r.finished <= last)
+    return done / (last - first) * 60 if last > first else float("nan")
+
+
+def _unfinished(records: Sequence[Record]) -> int:
+    return sum(1 for r in records if r.error is not None)
+
+
+def _hops(by_patient: dict[str, list[Any]], records: Sequence[Record], label: str) -> dict[str, float]:
+    ids = {r.persona.patient_id for r in records}
+    mine = {pid: events for pid, events in by_patient.items() if pid in ids}
+    shipped = _gaps(mine, "approved", "box-shipped")
+    return {
+        f"{label}approval to box-shipped p50 ms": _p50(shipped),
+        f"{label}approval to box-shipped p99 ms": _p99(shipped),
+        f"{label}session-completed to integration-due p99 ms": _p99(
+            _gaps(mine, "session-completed", "integration-due")
+        ),
+    }
 
 
 SIMULATOR = "simulator"  # this process: the simulated patients' HTTP calls and the event counter
@@ -116,6 +171,10 @@ def _gaps(by_patient: dict[str, list[Any]], first: str, then: str) -> list[float
         if a and b:
             gaps.append((min(e.time for e in b) - min(e.time for e in a)).total_seconds() * 1000)
     return gaps
+
+
+def _p50(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2] if values else float("nan")
 
 
 def _p99(values: list[float]) -> float:

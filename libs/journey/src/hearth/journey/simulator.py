@@ -34,6 +34,8 @@ class Record:
     late: list[tuple[str, int]] = field(default_factory=list)  # attempted, but after the service reported it missed
     integrations: list[str] = field(default_factory=list)
     error: str | None = None
+    started: float = 0.0  # event-loop times of the patient's first request and of the end of its journey
+    finished: float = 0.0
 
 
 class Simulator:
@@ -44,7 +46,7 @@ class Simulator:
         self.patience = patience  # longer when a test takes the brokers away for longer
 
     async def journey(self, p: Persona) -> Record:
-        record = Record(p)
+        record = Record(p, started=asyncio.get_running_loop().time())
         try:
             await self._screen(p, record)
             if record.approval_id is not None:
@@ -57,6 +59,7 @@ class Simulator:
             record.error = f"{type(exc).__name__}: {exc}"
             self.tally.failures.append(f"{p.patient_id}: {record.error}")
         self.tally.finished += 1
+        record.finished = asyncio.get_running_loop().time()
         return record
 
     async def _screen(self, p: Persona, record: Record) -> None:

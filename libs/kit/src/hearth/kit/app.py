@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hearth.contracts import dlq_topic
 
-from . import metrics, migrations, telemetry
+from . import audit, metrics, migrations, telemetry
 from .auth import AuthSettings
 from .broker import make_broker
 from .checkpoints import checkpoint_publisher
@@ -113,6 +113,12 @@ def create_app(
     async def _serving(app: FastAPI) -> AsyncIterator[None]:
         dsn = settings.database_url.get_secret_value()
         pool = await create_pool(dsn)
+        async with pool.acquire() as conn:
+            outdated = await audit.missing_bootstrap(conn)
+        if outdated is not None:  # every change would fail at its audit row: say so once, at start
+            log.error("refusing_to_start", reason="audit_bootstrap_outdated", detail=outdated)
+            await pool.close()
+            raise RuntimeError(outdated)
         kafka = settings.kafka_client_options()
         uow = UnitOfWork(pool, definition.name, clock, topic_prefix=settings.topic_prefix)
         relay_publisher = KafkaPublisher(settings.kafka_bootstrap, **kafka)

@@ -2,12 +2,14 @@
 
 The hash covers the previous row's hash and this row's content in a canonical JSON form, so changing any field
 of any row, deleting a row or reordering rows is found by `verify`.  Appends take a transaction-scoped advisory
-lock so two transactions cannot both chain onto the same previous row.  Inside a unit of work or an inbox batch
-(`at_commit.deferred`) the rows are written last in the transaction, all in three round trips, so the lock
-every change of the service waits on is held only for those and the COMMIT.
+lock so two transactions cannot both chain onto the same previous row.  A transaction's rows go in one call of
+`audit.append_all()`, which takes the lock, reads the head and chains the rows onto it (hashing the same bytes as
+`row_hash`); inside a unit of work or an inbox batch (`at_commit.deferred`) that call is the transaction's last
+statement, so the lock every change of the service waits on is held for it and the COMMIT only.
 
 The trail lives in `audit.trail`, owned by a role nobody logs in as (`sql/bootstrap/audit.sql`); the runtime
-role reads it and appends only through `audit.append()`, which refuses a row that does not chain onto the head.
+role reads it and appends only through `audit.append_all()` (which chains rows onto the head itself) and the older
+`audit.append()` (which refuses a row that does not chain onto the head).
 """
 
 from __future__ import annotations
@@ -24,12 +26,20 @@ from . import at_commit
 from .db import Connection
 
 GENESIS = "0" * 64
-_LOCK = 0x61756469  # "audi"
+
+
+APPEND_ALL = "audit.append_all(timestamptz[], text[], text[], text[], jsonb[], bytea[])"
 
 
 def row_hash(prev_hash: str, at: datetime, actor: str, action: str, entity: str, details: dict[str, Any]) -> str:
     canonical = orjson.dumps([prev_hash, at.isoformat(), actor, action, entity, details], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def canonical_rest(at: datetime, actor: str, action: str, entity: str, details: dict[str, Any]) -> bytes:
+    """What `row_hash` hashes after `["<prev_hash>",`: the part of a row's canonical form known before the head
+    is.  A hash is a hex string, which JSON writes as it is, so the whole is `b'["' + prev + b'",' + rest`."""
+    return orjson.dumps([at.isoformat(), actor, action, entity, details], option=orjson.OPT_SORT_KEYS)[1:]
 
 
 @dataclass(frozen=True)
@@ -60,18 +70,28 @@ async def append(
 
 
 async def write(conn: Connection, entries: Sequence[Entry]) -> None:
-    """Chain `entries`, in order, onto the head of the trail."""
+    """Chain `entries`, in order, onto the head of the trail: one round trip."""
     if not entries:
         return
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
-    prev = await conn.fetchval("SELECT hash FROM audit.trail ORDER BY seq DESC LIMIT 1") or GENESIS
-    rows = []
-    for e in entries:
-        digest = row_hash(prev, e.at, e.actor, e.action, e.entity, e.details)
-        details = orjson.dumps(e.details, option=orjson.OPT_SORT_KEYS).decode()
-        rows.append((e.at, e.actor, e.action, e.entity, details, prev, digest))
-        prev = digest
-    await conn.executemany("SELECT audit.append($1, $2, $3, $4, $5::jsonb, $6, $7)", rows)
+    await conn.execute(
+        "SELECT audit.append_all($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[])",
+        [e.at for e in entries],
+        [e.actor for e in entries],
+        [e.action for e in entries],
+        [e.entity for e in entries],
+        [orjson.dumps(e.details, option=orjson.OPT_SORT_KEYS).decode() for e in entries],
+        [canonical_rest(e.at, e.actor, e.action, e.entity, e.details) for e in entries],
+    )
+
+
+async def missing_bootstrap(conn: Connection) -> str | None:
+    """Why this database cannot take appends of this version (its audit bootstrap is older), or None."""
+    if await conn.fetchval("SELECT to_regprocedure($1) IS NOT NULL", APPEND_ALL):
+        return None
+    return (
+        f"the database has no {APPEND_ALL}: its audit bootstrap predates this version; run"
+        " `hearth audit bootstrap` (or the administrator's bootstrap script) on it, then start again"
+    )
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 else:
     Connection = asyncpg.Connection | PoolConnectionProxy
 
+
+class RowsBusy(Exception):
+    """Rows a transaction must hold all of before it goes on were partly held by another transaction: it took
+    none of them (waiting while holding some is how two transactions deadlock), so running it again is safe."""
+
+
 # Errors that mean "the database (or the path to it) is unavailable right now": the transaction never
 # committed, so running the whole of it again is safe.  A single statement is never retried on its own.
 TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
@@ -28,6 +34,7 @@ TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
+    RowsBusy,
     asyncpg.exceptions.ConnectionFailureError,
     asyncpg.exceptions.InterfaceError,
     ConnectionError,

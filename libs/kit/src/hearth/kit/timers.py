@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from .db import Connection
+from .db import Connection, RowsBusy
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,14 @@ _IN_RANGE = (
 _RANGES = "unnest($1::text[], $2::text[]) AS r(low, high)"
 
 CANCEL_PREFIXES = f"DELETE FROM hearth_timers t USING {_RANGES} WHERE {_IN_RANGE}"
-LOCK_PREFIXES = f"SELECT 1 FROM {_RANGES} JOIN hearth_timers t ON {_IN_RANGE} ORDER BY t.key FOR UPDATE OF t"
+# How many of the matching timers could NOT be locked: all of them are locked when it returns 0.  SKIP LOCKED,
+# because a transaction that waits for one timer of a group while holding others deadlocks with the poller: the
+# poller holds the timer it claimed (the close timer) and its handler then cancels the whole group.
+LOCK_PREFIXES = (
+    f"SELECT (SELECT count(*) FROM {_RANGES} JOIN hearth_timers t ON {_IN_RANGE})"
+    f" - (SELECT count(*) FROM (SELECT 1 FROM {_RANGES} JOIN hearth_timers t ON {_IN_RANGE}"
+    " ORDER BY t.key FOR UPDATE OF t SKIP LOCKED) AS locked)"
+)
 
 _LAST_CODE_POINT = "\U0010ffff"
 _SURROGATES = range(0xD800, 0xE000)  # not characters: UTF-8 (and so a Postgres text) cannot hold them
@@ -93,9 +100,11 @@ async def cancel_prefixes(conn: Connection, prefixes: Sequence[str]) -> None:
 
 
 async def lock_prefixes(conn: Connection, prefixes: Sequence[str]) -> None:
-    """Lock, in key order, every timer whose key starts with one of `prefixes` (a full key is its own prefix)."""
-    if prefixes:
-        await conn.execute(LOCK_PREFIXES, *prefix_bounds(prefixes))
+    """Lock every timer whose key starts with one of `prefixes` (a full key is its own prefix), all or none:
+    when another transaction holds one of them (the poller firing it), raise `RowsBusy` — a transient error, so
+    the unit of work is rolled back, which lets go of the ones it got, and runs again once the holder is done."""
+    if prefixes and await conn.fetchval(LOCK_PREFIXES, *prefix_bounds(prefixes)):
+        raise RowsBusy(f"timers starting with {', '.join(map(repr, prefixes))} are held by another transaction")
 
 
 async def claim_due(conn: Connection, now: datetime, limit: int) -> list[DueTimer]:

@@ -81,7 +81,8 @@ class Tx:
     async def lock_timers(self, *prefixes: str) -> None:
         """Lock the timers whose keys start with any of `prefixes` (a full key is its own prefix) BEFORE the
         trigger locks its own rows — the order the poller takes them in (timer, then state) — so a command that
-        will cancel a timer waits for one that is firing instead of deadlocking with it."""
+        will cancel a timer does not deadlock with one that is firing. All or none: when one is held (firing),
+        this raises `RowsBusy` and the unit of work runs again once the poller is done with it (timers.py)."""
         await timers.lock_prefixes(self.conn, prefixes)
 
     @property

@@ -73,6 +73,45 @@ BEGIN
     $fn$;
     REVOKE ALL ON FUNCTION audit.append(timestamptz, text, text, text, jsonb, text, text) FROM PUBLIC;
 
+    -- A transaction's rows in one call: the lock, the head and the rows in one round trip, so the lock every
+    -- change of the service waits on is held for this call and the COMMIT only. The caller sends each row's
+    -- canonical JSON without its first element (`p_rest`: `"<at>","<actor>",...]`, hearth.kit.audit.canonical_rest);
+    -- the hash is sha256 of '["<prev_hash>",' || p_rest, the same bytes hearth.kit.audit.row_hash hashes, so
+    -- `verify` checks rows of both functions alike. Rows chain onto the head read under the lock: a caller cannot
+    -- chain onto anything else.
+    CREATE OR REPLACE FUNCTION audit.append_all(
+        p_at timestamptz[], p_actor text[], p_action text[], p_entity text[], p_details jsonb[], p_rest bytea[]
+    ) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+        head_seq bigint;
+        head_hash text;
+        next_hash text;
+        n integer := coalesce(array_length(p_rest, 1), 0);
+    BEGIN
+        IF n = 0 THEN
+            RETURN NULL;
+        END IF;
+        IF array_length(p_at, 1) IS DISTINCT FROM n OR array_length(p_actor, 1) IS DISTINCT FROM n
+           OR array_length(p_action, 1) IS DISTINCT FROM n OR array_length(p_entity, 1) IS DISTINCT FROM n
+           OR array_length(p_details, 1) IS DISTINCT FROM n THEN
+            RAISE EXCEPTION 'audit.append_all refused: arrays of different lengths'
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        PERFORM pg_advisory_xact_lock(1635083369);  -- the lock of audit.append and hearth.kit.audit
+        SELECT t.seq, t.hash INTO head_seq, head_hash FROM audit.trail t ORDER BY t.seq DESC LIMIT 1;
+        head_seq := coalesce(head_seq, 0);
+        head_hash := coalesce(head_hash, repeat('0', 64));
+        FOR i IN 1 .. n LOOP
+            next_hash := encode(sha256(convert_to('["' || head_hash || '",', 'UTF8') || p_rest[i]), 'hex');
+            INSERT INTO audit.trail (seq, at, actor, action, entity, details, prev_hash, hash)
+                VALUES (head_seq + i, p_at[i], p_actor[i], p_action[i], p_entity[i], p_details[i], head_hash, next_hash);
+            head_hash := next_hash;
+        END LOOP;
+        RETURN head_seq + n;
+    END;
+    $fn$;
+    REVOKE ALL ON FUNCTION audit.append_all(timestamptz[], text[], text[], text[], jsonb[], bytea[]) FROM PUBLIC;
+
     RESET ROLE;
 
     IF to_regclass('public.hearth_audit') IS NOT NULL AND NOT EXISTS (SELECT FROM audit.trail) THEN
@@ -89,6 +128,10 @@ BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = runtime_role) THEN
         EXECUTE format(
             'GRANT EXECUTE ON FUNCTION audit.append(timestamptz, text, text, text, jsonb, text, text) TO %I',
+            runtime_role
+        );
+        EXECUTE format(
+            'GRANT EXECUTE ON FUNCTION audit.append_all(timestamptz[], text[], text[], text[], jsonb[], bytea[]) TO %I',
             runtime_role
         );
     END IF;

@@ -27,9 +27,10 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil  # type: ignore[import-untyped]
+import uvloop
 
 from hearth.journey import client
-from hearth.journey.bench import SIMULATOR, ZERO, _gaps, _p99, journey_pids
+from hearth.journey.bench import SIMULATOR, ZERO, _gaps, _p99, deadlocks_of, journey_pids
 from hearth.journey.personas import cast
 from hearth.journey.process_cpu import CpuWindow
 from hearth.journey.run import drive, running_journey, settle
@@ -100,6 +101,10 @@ async def main(patients: int, label: str, rate: int, spy: bool, per_minute: floa
         states = await sampling
         elapsed = loop.time() - started
         served = await _served(run.stack)
+        await asyncio.sleep(1.5)  # the backends report their statistics (deadlocks) within a second of idling
+        served.append(
+            f"deadlocks   {await deadlocks_of(infra.pg_admin_dsn, run.stack.dsns.values())} in the run's databases"
+        )
         if statements:
             statements = await _statements(infra.pg_admin_dsn, run.stack, patients)
         cpu = {name: sum(p.cpu_times()[:2]) - cpu0[name] for name, p in procs.items()}
@@ -242,4 +247,4 @@ if __name__ == "__main__":
     parser.add_argument("--raw", action="store_true", help="py-spy's collapsed stacks (text) instead of SVG")
     args = parser.parse_args()
     _record_calls()
-    asyncio.run(main(args.patients, args.label, args.rate, not args.no_spy, args.per_minute, args.raw))
+    uvloop.run(main(args.patients, args.label, args.rate, not args.no_spy, args.per_minute, args.raw))

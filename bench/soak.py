@@ -15,13 +15,14 @@ backlog bounded, no dead letter); exits 1 when a check fails.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import shlex
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+import uvloop  # the services' event loop: the simulator runs on it too
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `bench.hearthbench`, as in bench/run.py
 
@@ -70,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _, admin_dsn, origin, _, release = infra_endpoints()
     settings = SoakSettings(args.minutes, args.interval, args.warmup, args.rate, args.load, args.probe_patients)
     try:
-        outcome = asyncio.run(soak(settings, say))
-        pg = asyncio.run(settings_in_force(admin_dsn, ["fsync", "synchronous_commit", "full_page_writes"]))
+        outcome = uvloop.run(soak(settings, say))
+        pg = uvloop.run(settings_in_force(admin_dsn, ["fsync", "synchronous_commit", "full_page_writes"]))
     finally:
         release()
     duration = args.minutes * 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.metadata
 import os
@@ -55,8 +56,10 @@ async def describe(b: Bench, origin: str, kafka_version: str, pg_origin: str | N
     m.add("kernel", f"{platform.system()} {platform.release()}")
     m.add("load average at start (1/5/15 min)", loadavg())
     m.add("Python", f"{platform.python_implementation()} {platform.python_version()}")
-    libs = ("aiokafka", "asyncpg", "faststream", "orjson", "pydantic")
+    libs = ("aiokafka", "asyncpg", "faststream", "orjson", "pydantic", "uvloop")
     m.add("libraries", ", ".join(f"{p} {_version(p)}" for p in libs))
+    loop = type(asyncio.get_running_loop())
+    m.add("event loop", f"{loop.__module__}.{loop.__name__} (the services' loop: uvicorn runs them on uvloop)")
     m.add("Kafka", f"{kafka_version}, one broker+controller (KRaft), {origin}")
     conn = await asyncpg.connect(b.admin_dsn)
     try:

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import psutil  # type: ignore[import-untyped]
@@ -93,6 +94,7 @@ async def journey_figures(
         burst = run.records
         await settle(run, ZERO, timeout=30)
         rss = {name: _peak_rss_mib(s.proc.pid) for name, s in run.stack.services.items() if s.proc is not None}
+        deadlocks = await deadlocks_of(infra.pg_admin_dsn, run.stack.dsns.values())
     by_patient = run.counter.by_patient
     figures = {
         f"at {per_minute:,.0f} arriving per minute: patients finished per minute": finished_per_minute(sustained),
@@ -101,9 +103,26 @@ async def journey_figures(
     figures |= _hops(by_patient, sustained, f"at {per_minute:,.0f} per minute: ")
     figures[f"{patients} at once: patients per minute"] = len(burst) / elapsed * 60
     figures |= _hops(by_patient, burst, f"{patients} at once: ")
+    figures["Postgres deadlocks in the services' databases"] = float(deadlocks)
     figures |= {f"{name} peak RSS MiB": value for name, value in rss.items()}
     figures |= process_cpu.figures(cpu_shares)
     return figures
+
+
+async def deadlocks_of(admin_dsn: str, dsns: Iterable[str]) -> int:
+    """Deadlocks Postgres broke (by aborting a transaction, retried by the services) in these databases so far;
+    each one stalled the transactions in it for `deadlock_timeout`. Counted as each backend reports its
+    statistics (within about a second of going idle)."""
+    names = [urlsplit(dsn).path.lstrip("/") for dsn in dsns]
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT coalesce(sum(deadlocks), 0) FROM pg_stat_database WHERE datname = ANY($1)", names
+            )
+        )
+    finally:
+        await conn.close()
 
 
 def _people(n: int) -> list[Any]:

@@ -96,7 +96,7 @@ async def main(patients: int, label: str, rate: int, spy: bool, per_minute: floa
         started = loop.time()
         statements = await _statements_reset(infra.pg_admin_dsn)
         sampling = asyncio.create_task(_sample_backends(infra.pg_admin_dsn, run.stack))
-        await drive(run, people, ZERO, arrival_seconds=patients / per_minute * 60 if per_minute else 0)
+        await drive(run, people, ZERO, arrival_seconds=patients / per_minute * 60 if per_minute else 0, evenly=True)
         sampling.cancel()
         states = await sampling
         elapsed = loop.time() - started

@@ -1,6 +1,6 @@
 """Whole-journey figures for `make bench`, through all four services as processes without think time:
 
-- **sustained**: patients arriving at a steady rate (1,000 a minute unless told otherwise, at random moments) for a
+- **sustained**: patients arriving at a steady rate (1,000 a minute unless told otherwise, evenly spaced) for a
   while: how many finish per minute while they arrive (below the offered rate when the stack cannot keep up),
   p50/p99 of approval → box-shipped and p99 of session-completed → integration-due with zero configured delays,
   and the CPU each process spent meanwhile (each service, the simulator, the Kafka broker, the Postgres cluster):
@@ -85,7 +85,7 @@ async def journey_figures(
     async with running_journey(infra, f"bench-{os.getpid()}.", logs, ZERO) as run:
         cpu = CpuWindow(await journey_pids(run, local, infra.pg_admin_dsn), alone={SIMULATOR})
         cpu.start()
-        await drive(run, people[:arriving], ZERO, arrival_seconds=sustain_seconds)
+        await drive(run, people[:arriving], ZERO, arrival_seconds=sustain_seconds, evenly=True)
         cpu_shares = cpu.stop()
         sustained = run.records
         started = asyncio.get_running_loop().time()
@@ -97,10 +97,10 @@ async def journey_figures(
         deadlocks = await deadlocks_of(infra.pg_admin_dsn, run.stack.dsns.values())
     by_patient = run.counter.by_patient
     figures = {
-        f"at {per_minute:,.0f} arriving per minute: patients finished per minute": finished_per_minute(sustained),
-        f"at {per_minute:,.0f} arriving per minute: patients not finished": float(_unfinished(sustained)),
+        f"{per_minute:,.0f} arriving a minute: patients finished per minute": finished_per_minute(sustained),
+        f"{per_minute:,.0f} arriving a minute: patients not finished": float(_unfinished(sustained)),
     }
-    figures |= _hops(by_patient, sustained, f"at {per_minute:,.0f} per minute: ")
+    figures |= _hops(by_patient, sustained, f"{per_minute:,.0f} arriving a minute: ")
     figures[f"{patients} at once: patients per minute"] = len(burst) / elapsed * 60
     figures |= _hops(by_patient, burst, f"{patients} at once: ")
     figures["Postgres deadlocks in the services' databases"] = float(deadlocks)

@@ -80,8 +80,10 @@ async def drive(
     during: Callable[[], Coroutine[Any, Any, None]] | None = None,
     gates: Gates | None = None,
     patience: float = WAIT,
+    evenly: bool = False,
 ) -> None:
-    """Start the patients spread over `arrival_seconds`, run `during` alongside (fault injection), wait for all.
+    """Start the patients spread over `arrival_seconds` (at random moments, or `evenly`: a steady rate), run
+    `during` alongside (fault injection), wait for all.
     `gates` can hold the simulator's requests to a service for a while; `patience` is how long a patient waits
     for another service to have applied an event."""
     api = Api(run.stack.urls, run.stack.jwt_secret, gates=gates)
@@ -89,11 +91,13 @@ async def drive(
     rng = random.Random(seed)
     try:
 
-        async def arrive(p: Persona) -> Record:
-            await asyncio.sleep(rng.uniform(0, arrival_seconds))
+        async def arrive(p: Persona, at: float) -> Record:
+            await asyncio.sleep(at)
             return await simulator.journey(p)
 
-        tasks = [asyncio.create_task(arrive(p)) for p in people]
+        step = arrival_seconds / len(people) if people else 0.0
+        moments = [i * step if evenly else rng.uniform(0, arrival_seconds) for i in range(len(people))]
+        tasks = [asyncio.create_task(arrive(p, at)) for p, at in zip(people, moments, strict=True)]
         side = asyncio.create_task(during()) if during is not None else None
         run.records = list(await asyncio.gather(*tasks))
         if side is not None:

@@ -121,13 +121,13 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _busy(load_average: str) -> bool:
     """More runnable work than CPUs over the last minute when the run started (other work shares the machine)."""
     try:
         return float(load_average.split()[0]) > cpus()
     except (ValueError, IndexError):
         return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

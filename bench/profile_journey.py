@@ -30,7 +30,7 @@ import psutil  # type: ignore[import-untyped]
 import uvloop
 
 from hearth.journey import client
-from hearth.journey.bench import SIMULATOR, ZERO, _gaps, _p99, deadlocks_of, journey_pids
+from hearth.journey.bench import SIMULATOR, ZERO, _gaps, _p50, _p99, deadlocks_of, journey_pids
 from hearth.journey.personas import cast
 from hearth.journey.process_cpu import CpuWindow
 from hearth.journey.run import drive, running_journey, settle
@@ -231,10 +231,6 @@ async def _served(stack: Any) -> list[str]:
                 if n and total > 0.05:
                     lines.append(f"{name:11s} n={n:6.0f} mean {total / n * 1000:7.1f} ms total {total:6.1f} s {labels}")
     return lines
-
-
-def _p50(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2] if values else float("nan")
 
 
 if __name__ == "__main__":

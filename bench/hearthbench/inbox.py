@@ -16,7 +16,7 @@ from hearth.kit.db import create_pool
 from hearth.kit.dead_letters import ConsumedRecord
 from hearth.kit.inbox import Inbox, Outcome
 from hearth.kit.settings import kafka_client_options
-from hearth.kit.testing.workers import EFFECTS_SQL, on_screened
+from hearth.kit.testing.workers import EFFECTS_SQL, HANDLERS
 from hearth.kit.uow import UnitOfWork
 
 from .events import CONSUMER_SERVICE, SCREENED_TOPIC, SCREENED_TYPE, Events
@@ -34,9 +34,15 @@ async def inbox_section(b: Bench) -> None:
         [f"inbox.{x}" for x in b.args.inbox_batches], "inbox load", lambda: produce_events(b, prefix, events, n)
     )
     for batch in b.args.inbox_batches:
-        await b.attempt([f"inbox.{batch}"], f"inbox batch {batch}", functools.partial(inbox_rate, b, prefix, batch))
-        rate = functools.partial(inbox_db_rate, b, events, batch)
-        await b.attempt([f"inbox.{batch}.db"], f"inbox batch {batch} without Kafka", rate)
+        for handler, suffix, what in (("each", "", ""), ("batched", ".run", ", batch handler")):
+            if handler == "batched" and batch == 1:
+                for key in (f"inbox.1{suffix}", f"inbox.1{suffix}.db"):
+                    b.by_key[key].note = "not run: at batch 1 every run is of one event (the rows above)"
+                continue
+            through_kafka = functools.partial(inbox_rate, b, prefix, batch, handler)
+            await b.attempt([f"inbox.{batch}{suffix}"], f"inbox batch {batch}{what}", through_kafka)
+            alone = functools.partial(inbox_db_rate, b, events, batch, handler)
+            await b.attempt([f"inbox.{batch}{suffix}.db"], f"inbox batch {batch}{what} without Kafka", alone)
     for batch in b.args.inbox_batches:
         keys = [f"inbox.{batch}.lat.p50", f"inbox.{batch}.lat.p99"]
         await b.attempt(keys, f"hop latency batch {batch}", functools.partial(hop_latency, b, events, batch))
@@ -59,16 +65,18 @@ async def produce_events(b: Bench, prefix: str, events: Events, n: int) -> None:
     b.say(f"inbox: {n:,} events on {prefix + SCREENED_TOPIC}")
 
 
-async def inbox_rate(b: Bench, prefix: str, batch: int) -> None:
-    """The kit's inbox behind its Kafka consumer in this process, from the first record to the cap."""
-    dsn = await b.database(f"inbox{batch}", extra_sql=EFFECTS_SQL)
+async def inbox_rate(b: Bench, prefix: str, batch: int, handler: str) -> None:
+    """The kit's inbox behind its Kafka consumer in this process, from the first record to the cap; `handler`
+    names the test worker's handler (`each`: one INSERT per event, `batched`: one per run)."""
+    name = f"inbox{batch}{'' if handler == 'each' else handler}"
+    dsn = await b.database(name, extra_sql=EFFECTS_SQL)
     pool = await create_pool(dsn, max_size=3)
     uow = UnitOfWork(pool, CONSUMER_SERVICE, topic_prefix=prefix)
-    inbox = CountingInbox(uow, {SCREENED_TYPE: on_screened})
+    inbox = CountingInbox(uow, {SCREENED_TYPE: HANDLERS[handler]})
     consumer = InboxConsumer(
         inbox,
         b.bootstrap,
-        group_id=f"bench-{b.run_id}-inbox{batch}",
+        group_id=f"bench-{b.run_id}-{name}",
         client=kafka_client_options(),
         batch_size=batch,
     )
@@ -77,7 +85,7 @@ async def inbox_rate(b: Bench, prefix: str, batch: int) -> None:
     n = b.sizes.inbox_events
     try:
         meter = CpuMeter()
-        with b.profiled(f"inbox-{batch}"):
+        with b.profiled(f"inbox-{batch}{'' if handler == 'each' else '-run'}"):
             await consumer.start()
             running = asyncio.create_task(consumer.run(stop))
             end = time.monotonic() + b.sizes.inbox_seconds + 10  # group join and first fetch come first
@@ -113,7 +121,7 @@ async def inbox_rate(b: Bench, prefix: str, batch: int) -> None:
     rate = (row["n"] - 1) / float(row["s"])
     mean = inbox.records / max(inbox.batches, 1)
     note = f"{row['n']:,} events, {mean:.1f} per batch on average; {meter.note(wall, cpu, row['n'])}"
-    b.put(f"inbox.{batch}", rate, note)
+    b.put(f"inbox.{batch}{'' if handler == 'each' else '.run'}", rate, note)
 
 
 class CountingInbox(Inbox):

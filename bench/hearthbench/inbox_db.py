@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 from hearth.kit.db import create_pool
+from hearth.kit.dead_letters import StoredRecord
 from hearth.kit.inbox import Inbox, Outcome
-from hearth.kit.testing.workers import EFFECTS_SQL, on_screened
+from hearth.kit.testing.workers import EFFECTS_SQL, HANDLERS
 from hearth.kit.uow import UnitOfWork
 
 from .events import CONSUMER_SERVICE, SCREENED_TOPIC, SCREENED_TYPE, Events
@@ -15,31 +15,22 @@ from .harness import Bench
 from .measure import CpuMeter
 
 
-@dataclass(frozen=True)
-class MemoryRecord:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-
-
-async def inbox_db_rate(b: Bench, events: Events, batch: int) -> None:
+async def inbox_db_rate(b: Bench, events: Events, batch: int, handler: str) -> None:
     """Inbox.handle_batch on records already in memory: the kit's Postgres side without Kafka."""
-    dsn = await b.database(f"inboxdb{batch}", extra_sql=EFFECTS_SQL)
+    run = "" if handler == "each" else "-run"
+    dsn = await b.database(f"inboxdb{batch}{run.strip('-')}", extra_sql=EFFECTS_SQL)
     pool = await create_pool(dsn, max_size=2)
-    inbox = Inbox(UnitOfWork(pool, CONSUMER_SERVICE), {SCREENED_TYPE: on_screened})
+    inbox = Inbox(UnitOfWork(pool, CONSUMER_SERVICE), {SCREENED_TYPE: HANDLERS[handler]})
     n = b.sizes.inbox_events
     records = [
-        MemoryRecord(SCREENED_TOPIC, i % b.args.partitions, i, e.partitionkey.encode(), e.to_json())
+        StoredRecord(SCREENED_TOPIC, i % b.args.partitions, i, e.partitionkey.encode(), e.to_json())
         for i, e in enumerate(events.batch(0, n))
     ]
     settled = 0
     try:
         end = time.perf_counter() + b.sizes.inbox_seconds
         meter = CpuMeter()
-        with b.profiled(f"inbox-db-{batch}"):
+        with b.profiled(f"inbox-db-{batch}{run}"):
             for lo in range(0, n, batch):
                 if time.perf_counter() > end:
                     break
@@ -49,4 +40,5 @@ async def inbox_db_rate(b: Bench, events: Events, batch: int) -> None:
         wall, cpu = meter.stop()
     finally:
         await pool.close()
-    b.put(f"inbox.{batch}.db", settled / wall, f"{settled:,} events; {meter.note(wall, cpu, settled)}")
+    key = f"inbox.{batch}{run.replace('-', '.')}.db"
+    b.put(key, settled / wall, f"{settled:,} events; {meter.note(wall, cpu, settled)}")

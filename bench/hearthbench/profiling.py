@@ -8,8 +8,15 @@ import pstats
 import re
 from pathlib import Path
 
-PROFILE_STAGES = ("outbox-stage", "relay", "inbox-<batch>", "inbox-db-<batch>", "timers-schedule", "timers-fire")
-PROFILE_PATTERN = re.compile(r"^(outbox-stage|relay|inbox-[0-9]+|inbox-db-[0-9]+|timers-schedule|timers-fire)$")
+PROFILE_STAGES = (
+    "outbox-stage",
+    "relay",
+    "inbox-<batch>[-run]",
+    "inbox-db-<batch>[-run]",
+    "timers-schedule",
+    "timers-fire",
+)
+PROFILE_PATTERN = re.compile(r"^(outbox-stage|relay|inbox-(db-)?[0-9]+(-run)?|timers-schedule|timers-fire)$")
 
 
 def write_profile(profiler: cProfile.Profile, stage: str, directory: Path) -> Path:

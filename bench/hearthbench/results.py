@@ -164,7 +164,9 @@ METHOD = [
     "- Inbox: records already on the topic, the kit's `Inbox` behind its consumer (`InboxConsumer`) in-process,"
     ' rate from the effect rows\' `clock_timestamp()` (first to last), capped at --inbox-seconds. The "alone"'
     " row calls `Inbox.handle_batch` on records in memory: the difference to the row above is the Kafka consumer,"
-    " Kafka fetches and offset commits. Hop: outbox commit in one database → relay process → Kafka → consumer"
+    " Kafka fetches and offset commits. The effect is one row per event: written by a handler per event (one"
+    " INSERT each), then by a batch handler (`batched`: one INSERT … unnest for each run of events; not at batch"
+    " 1, where every run is one event). Hop: outbox commit in one database → relay process → Kafka → consumer"
     " process → effect row in another database; the effect time is `clock_timestamp()` in the transaction"
     " that commits it.",
     "- Timers: pending timers COPYed due from tomorrow on, so they stay pending; scheduling through"

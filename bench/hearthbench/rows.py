@@ -48,6 +48,8 @@ outbox.lat.p99      | ms        | kafka.lat.p99     | staging commit → arrival
 
 inbox.{b}           | events/s  | pg.commit.1       | inbox batch {b}: dedupe + one-row effect + offset commit
 inbox.{b}.db        | events/s  | pg.commit.1       | the same, Inbox.handle_batch alone (records in memory, no Kafka)
+inbox.{b}.run       | events/s  | pg.commit.1       | inbox batch {b}, batch handler: one INSERT for a run of events
+inbox.{b}.run.db    | events/s  | pg.commit.1       | the same, Inbox.handle_batch alone (records in memory, no Kafka)
 
 inbox.{b}.lat.p50   | ms        | kafka.lat.{b}.p50 | hop, batch {b}: producer commit → effect committed, p50
 inbox.{b}.lat.p99   | ms        | kafka.lat.{b}.p99 | hop, batch {b}: producer commit → effect committed, p99

@@ -1,9 +1,11 @@
 """The inbox guarantee: a consumer process killed mid-stream loses nothing and doubles nothing, and the whole
-stream delivered again (offsets reset to earliest) has no second effect."""
+stream delivered again (offsets reset to earliest) has no second effect — with a handler per event and with a
+batch handler."""
 
 from __future__ import annotations
 
 import asyncpg
+import pytest
 
 from hearth.contracts import topic_for
 from hearth.contracts.events.screening import Screened
@@ -23,7 +25,8 @@ async def _effects(pool: asyncpg.Pool) -> tuple[int, int]:
     return int(row["n"]), int(row["d"])
 
 
-async def test_killed_consumer_and_full_redelivery_apply_each_event_once(infra, kit_dsn, pool, unique_name):
+@pytest.mark.parametrize("handler", ["each", "batched"])
+async def test_killed_consumer_and_full_redelivery_apply_each_event_once(infra, kit_dsn, pool, unique_name, handler):
     prefix = unique_name("ib") + "."
     topic = prefix + topic_for(Screened.event_type)
     group = unique_name("followup")
@@ -42,6 +45,8 @@ async def test_killed_consumer_and_full_redelivery_apply_each_event_once(infra, 
             prefix,
             "--group",
             group,
+            "--handler",
+            handler,
         ).start()
 
     worker = consumer()

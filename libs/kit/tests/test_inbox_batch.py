@@ -5,25 +5,15 @@ position after the batch is written with its effects."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from hearth.contracts import spec_for, topic_for
 from hearth.contracts.events.screening import Screened
 from hearth.kit import positions
+from hearth.kit.dead_letters import StoredRecord as Record
 from hearth.kit.inbox import Inbox, Outcome
 from hearth.kit.testing.helpers import screened_event
 from hearth.kit.testing.workers import on_screened
 from hearth.kit.uow import UnitOfWork
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes | None]] = field(default_factory=list)
 
 
 def _inbox(pool, prefix: str, handler=on_screened, **options) -> Inbox:

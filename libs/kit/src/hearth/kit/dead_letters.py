@@ -88,14 +88,15 @@ class ConsumedRecord(Protocol):
 
 @dataclass(frozen=True)
 class StoredRecord:
-    """A consumed record as the dead-letter table keeps it (and replay hands it back to the inbox)."""
+    """A consumed record as the dead-letter table keeps it (and replay hands it back to the inbox); also a
+    record in memory for tests and benchmarks of the inbox."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes | None], ...]
+    headers: tuple[tuple[str, bytes | None], ...] = ()
 
 
 @dataclass(frozen=True)

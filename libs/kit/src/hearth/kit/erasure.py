@@ -24,8 +24,8 @@ from . import audit
 from .app import RuntimeDep
 from .auth import Principal, Role, require_roles
 from .commands import run_command
+from .event_handlers import EventHandler
 from .http_errors import ErrorBody
-from .inbox import EventHandler
 from .tx import Tx
 from .vault import Vault
 

@@ -17,29 +17,26 @@ exactly where its state was (`consumer.py` seeks there on every assignment).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
-import hashlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from hearth.contracts import Event
 
-from hearth.contracts import ContractError, Event, EventData, parse_event, spec_for
-
-from . import at_commit, metrics, positions, telemetry
+from . import at_commit, inbox_rows, metrics, positions, telemetry
 from .context import EventContext, trace_id_of
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
 from .dead_letters import ConsumedRecord, DeadLetterReason, load_letters, printable, record_letters
+from .event_handlers import BatchHandler, EventHandler
+from .inbox_records import Accepted, Rejected, classify, conflict
 from .logging import bind_context, get_logger
-from .record_batches import UNREADABLE
 from .tx import Tx
 from .uow import UnitOfWork
 
 log = get_logger(__name__)
-
-EventHandler = Callable[[Any, Tx], Awaitable[None]]
 
 
 class Outcome(enum.Enum):
@@ -49,71 +46,10 @@ class Outcome(enum.Enum):
     RETRY = "retry"
 
 
-def event_routes(*pairs: tuple[type[EventData], EventHandler]) -> dict[str, EventHandler]:
-    """The subscription table of a service: event model → handler, keyed by the event's wire type."""
-    return {spec_for(model).type: handler for model, handler in pairs}
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """A record that is a valid event of a type this service handles, from its owner, on its topic."""
-
-    event: Event[Any]
-    handler: EventHandler
-    digest: bytes
-
-
-@dataclass(frozen=True)
-class Rejected:
-    event_type: str
-    reason: DeadLetterReason
-
-
 @dataclass(frozen=True)
 class ReplayResult:
     letter_id: int
     outcome: str  # "applied" | "duplicate" | "dead_lettered: <reason>"
-
-
-def classify(
-    record: ConsumedRecord, routes: dict[str, EventHandler], topic_of: Callable[[str], str]
-) -> Accepted | Rejected:
-    """What one record is, from its raw bytes alone.  Never raises: whatever is wrong with the record is a
-    reason to dead-letter it (a JSON nesting that overflows the parser included)."""
-    headers = record.headers
-    if headers and headers[0][0] == UNREADABLE:  # a placeholder for a record Kafka's client could not unpack
-        return Rejected("unreadable", DeadLetterReason("contract", (headers[0][1] or b"").decode(errors="replace")))
-    try:
-        event = parse_event(record.value or b"")
-    except ContractError as exc:
-        return Rejected("unreadable", DeadLetterReason("contract", str(exc)))
-    except RecursionError:
-        return Rejected("unreadable", DeadLetterReason("contract", "not readable: nested too deeply"))
-    except Exception as exc:  # anything else the parser can meet is still about these bytes
-        return Rejected("unreadable", DeadLetterReason("contract", f"not readable: {type(exc).__name__}: {exc}"))
-    spec = spec_for(event.type)
-    if record.topic != topic_of(event.type):
-        error = f"{event.type} travels on {topic_of(event.type)}, not {record.topic}"
-        return Rejected(event.type, DeadLetterReason("wrong_topic", error))
-    if event.source != f"/hearth/{spec.owner}":
-        error = f"{event.type} is owned by /hearth/{spec.owner}; source was {printable(event.source)[:200]}"
-        return Rejected(event.type, DeadLetterReason("wrong_source", error))
-    handler = routes.get(event.type)
-    if handler is None:
-        return Rejected(event.type, DeadLetterReason("unhandled_type", f"no handler for {event.type}"))
-    return Accepted(event, handler, payload_digest(event))
-
-
-def payload_digest(event: Event[Any]) -> bytes:
-    """What makes two copies of one event id the same event: type, source, subject and data (not `time` or
-    `traceparent`, which a re-emission after a restore may set anew)."""
-    document = {
-        "type": event.type,
-        "source": event.source,
-        "subject": event.subject,
-        "data": event.data.model_dump(mode="json"),
-    }
-    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).digest()
 
 
 class Inbox:
@@ -239,25 +175,35 @@ class Inbox:
                 continue
             todo.append((len(settled), record, kind))
             settled.append((kind.event.type, Outcome.APPLIED))  # until found otherwise below
-        fresh = await _record_all(conn, self.consumer, [(a, r) for _, r, a in todo])
+        fresh = await inbox_rows.record_all(conn, self.consumer, [(a, r) for _, r, a in todo])
         seen: dict[str, bytes] = {}
         repeated = [str(a.event.id) for _, _, a in todo if str(a.event.id) not in fresh]
-        stored = await _stored_digests(conn, self.consumer, repeated)
+        stored = await inbox_rows.stored_digests(conn, self.consumer, repeated)
+        run: list[Accepted] = []  # new events in a row for one batch handler, handed to it together
         for i, record, accepted in todo:
             event = accepted.event
             event_id = str(event.id)
             first = seen.get(event_id)
             if first is None and event_id in fresh:
                 seen[event_id] = accepted.digest
-                await self._run_fast(conn, accepted)
-                self._failures.pop((record.topic, record.partition, record.offset), None)
+                if run and run[0].handler is not accepted.handler:
+                    await self._run_many(conn, run)
+                    run = []
+                if isinstance(accepted.handler, BatchHandler):
+                    run.append(accepted)
+                else:
+                    await self._run_fast(conn, accepted)
                 continue
             earlier = first if first is not None else stored.get(event_id)
             if earlier is not None and earlier != accepted.digest:
-                letters.append((record, _conflict(event)))
+                letters.append((record, conflict(event)))
                 settled[i] = (event.type, Outcome.DEAD_LETTERED)
             else:
                 settled[i] = (event.type, Outcome.DUPLICATE)
+        if run:
+            await self._run_many(conn, run)
+        for _, record, _ in todo:
+            self._failures.pop((record.topic, record.partition, record.offset), None)
         return settled
 
     async def _run_fast(self, conn: Connection, accepted: Accepted) -> None:
@@ -267,6 +213,30 @@ class Inbox:
             try:
                 await accepted.handler(event, tx)
                 await tx.flush()
+            except _RETRYABLE:
+                raise
+            except Exception as exc:
+                raise _HandlerFailed from exc
+
+    async def _run_many(self, conn: Connection, run: Sequence[Accepted]) -> None:
+        """A run of new events for one batch handler: each its own Tx (its own ids, causation and trace), one
+        call.  Its log lines name the type and the run's size; a failure settles the batch record by record,
+        where each event is logged on its own."""
+        handler = run[0].handler
+        assert isinstance(handler, BatchHandler)
+        event_type = run[0].event.type
+        topic = self._uow.topic_of(event_type)
+        with contextlib.ExitStack() as scope:
+            scope.enter_context(bind_context(event_type=event_type, run_events=len(run)))
+            items: list[tuple[Event[Any], Tx]] = []
+            for accepted in run:
+                traceparent = scope.enter_context(telemetry.handling(accepted.event, topic))
+                context = _context(self.service, accepted.event, traceparent)
+                items.append((accepted.event, self._uow.tx(conn, context)))
+            try:
+                await handler.many(items)
+                for _, tx in items:
+                    await tx.flush()
             except _RETRYABLE:
                 raise
             except Exception as exc:
@@ -290,10 +260,11 @@ class Inbox:
             try:
                 # A savepoint: this event's effects or none of them (its audit and outbox rows included).
                 async with conn.transaction(), at_commit.deferred(conn):
-                    if not await _record(conn, self.consumer, kind, record):
-                        stored = (await _stored_digests(conn, self.consumer, [str(event.id)])).get(str(event.id))
+                    if not await inbox_rows.record(conn, self.consumer, kind, record):
+                        digests = await inbox_rows.stored_digests(conn, self.consumer, [str(event.id)])
+                        stored = digests.get(str(event.id))
                         if stored is not None and stored != kind.digest:
-                            letters.append((record, _conflict(event)))
+                            letters.append((record, conflict(event)))
                             return event.type, Outcome.DEAD_LETTERED
                         return event.type, Outcome.DUPLICATE
                     tx = self._uow.tx(conn, _context(self.service, event, traceparent))
@@ -339,13 +310,6 @@ def _event_log_context(event: Event[Any]) -> Any:
     )
 
 
-def _conflict(event: Event[Any]) -> DeadLetterReason:
-    return DeadLetterReason(
-        "conflicting_duplicate",
-        f"event id {event.id} was applied before with another payload; this copy is not applied",
-    )
-
-
 class _HandlerFailed(Exception):
     """A handler raised during the fast pass: its effects are rolled back and the batch is settled slowly."""
 
@@ -359,50 +323,3 @@ class _RetryBatch(Exception):
 
 
 _RETRYABLE: tuple[type[Exception], ...] = TRANSIENT_DB_ERRORS
-
-
-async def _record_all(conn: Connection, consumer: str, consumed: Sequence[tuple[Accepted, ConsumedRecord]]) -> set[str]:
-    """Record every event of a batch in one statement; returns the ids that were not there yet."""
-    if not consumed:
-        return set()
-    rows = await conn.fetch(
-        "INSERT INTO hearth_inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset,"
-        " payload_sha256) SELECT $1, e, t, tp, p, o, d FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[],"
-        " $6::bigint[], $7::bytea[]) AS u(e, t, tp, p, o, d) ON CONFLICT DO NOTHING RETURNING event_id::text",
-        consumer,
-        [str(a.event.id) for a, _ in consumed],
-        [a.event.type for a, _ in consumed],
-        [r.topic for _, r in consumed],
-        [r.partition for _, r in consumed],
-        [r.offset for _, r in consumed],
-        [a.digest for a, _ in consumed],
-    )
-    return {row[0] for row in rows}
-
-
-async def _record(conn: Connection, consumer: str, accepted: Accepted, record: ConsumedRecord) -> bool:
-    inserted = await conn.fetchval(
-        "INSERT INTO hearth_inbox (consumer, event_id, event_type, topic, kafka_partition, kafka_offset,"
-        " payload_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING true",
-        consumer,
-        accepted.event.id,
-        accepted.event.type,
-        record.topic,
-        record.partition,
-        record.offset,
-        accepted.digest,
-    )
-    return bool(inserted)
-
-
-async def _stored_digests(conn: Connection, consumer: str, event_ids: Sequence[str]) -> dict[str, bytes]:
-    """The digest each id was first applied from (rows written before digests were kept have none)."""
-    if not event_ids:
-        return {}
-    rows = await conn.fetch(
-        "SELECT event_id::text, payload_sha256 FROM hearth_inbox"
-        " WHERE consumer = $1 AND event_id = ANY($2::uuid[]) AND payload_sha256 IS NOT NULL",
-        consumer,
-        list(event_ids),
-    )
-    return {row[0]: bytes(row[1]) for row in rows}

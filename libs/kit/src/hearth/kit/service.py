@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter
 
-from .inbox import EventHandler
+from .event_handlers import EventHandler
 from .timer_poller import TimerRoute
 
 

@@ -4,6 +4,7 @@ HTTP commands are in commands.py; the tables that route to these are in subscrip
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from hearth.contracts import (
@@ -14,6 +15,7 @@ from hearth.contracts import (
     SessionCompleted,
     SessionStarted,
 )
+from hearth.kit.event_handlers import batched
 from hearth.kit.tx import Tx
 
 from . import store, store_items
@@ -23,11 +25,19 @@ from .domain.mood import Baseline
 from .timers import DoseReviewDeadline, IntegrationWindowCloses, IntegrationWindowOpens
 
 
-async def on_screened(event: Event[Screened], tx: Tx) -> None:
-    d = event.data
-    patient = await store.lock_patient(tx.conn, event.subject)
-    baseline = Baseline(d.assessment_id, d.phq9_total, d.gad7_total, screened_at=event.time)
-    await store.save_patient(tx.conn, patients.screened(patient, baseline))
+async def _on_screened(items: Sequence[tuple[Event[Screened], Tx]]) -> None:
+    # A run of screenings (a backlog read at once): every patient locked and saved by one statement each; two
+    # screenings of one patient in the run are folded in the order read.
+    conn = items[0][1].conn
+    found = await store.lock_patients(conn, [event.subject for event, _ in items])
+    for event, _ in items:
+        d = event.data
+        baseline = Baseline(d.assessment_id, d.phq9_total, d.gad7_total, screened_at=event.time)
+        found[event.subject] = patients.screened(found[event.subject], baseline)
+    await store.save_patients(conn, list(found.values()))
+
+
+on_screened = batched(_on_screened)
 
 
 async def on_session_started(event: Event[SessionStarted], tx: Tx, *, review_after: timedelta) -> None:

@@ -5,6 +5,7 @@ session (an event and an HTTP command) serialise on it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hearth.kit.db import Connection
@@ -18,9 +19,20 @@ Row = Any  # an asyncpg Record
 
 
 async def lock_patient(conn: Connection, patient_id: str) -> Patient:
-    await conn.execute("INSERT INTO followup_patients (patient_id) VALUES ($1) ON CONFLICT DO NOTHING", patient_id)
-    row = await conn.fetchrow("SELECT * FROM followup_patients WHERE patient_id = $1 FOR UPDATE", patient_id)
-    return _patient(row)
+    return (await lock_patients(conn, [patient_id]))[patient_id]
+
+
+async def lock_patients(conn: Connection, patient_ids: Sequence[str]) -> dict[str, Patient]:
+    """Several patients at once (an inbox run), locked in id order: two triggers locking overlapping sets
+    cannot deadlock on them."""
+    ids = sorted(set(patient_ids))
+    await conn.execute(
+        "INSERT INTO followup_patients (patient_id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT DO NOTHING", ids
+    )
+    rows = await conn.fetch(
+        "SELECT * FROM followup_patients WHERE patient_id = ANY($1::text[]) ORDER BY patient_id FOR UPDATE", ids
+    )
+    return {row["patient_id"]: _patient(row) for row in rows}
 
 
 async def find_patient(conn: Connection, patient_id: str) -> Patient | None:
@@ -29,19 +41,26 @@ async def find_patient(conn: Connection, patient_id: str) -> Patient | None:
 
 
 async def save_patient(conn: Connection, p: Patient) -> None:
-    b = p.baseline
+    await save_patients(conn, [p])
+
+
+async def save_patients(conn: Connection, patients: Sequence[Patient]) -> None:
+    baselines = [p.baseline for p in patients]
     await conn.execute(
-        "UPDATE followup_patients SET baseline_assessment_id = $2, baseline_phq9 = $3, baseline_gad7 = $4,"
-        " baseline_at = $5, first_session_at = $6, dose_review_due_at = $7, dose_review_emitted_at = $8"
-        " WHERE patient_id = $1",
-        p.patient_id,
-        b.assessment_id if b else None,
-        b.phq9 if b else None,
-        b.gad7 if b else None,
-        b.screened_at if b else None,
-        p.first_session_at,
-        p.dose_review_due_at,
-        p.dose_review_emitted_at,
+        "UPDATE followup_patients AS p SET baseline_assessment_id = u.a, baseline_phq9 = u.phq9,"
+        " baseline_gad7 = u.gad7, baseline_at = u.at, first_session_at = u.first, dose_review_due_at = u.due,"
+        " dose_review_emitted_at = u.emitted"
+        " FROM unnest($1::text[], $2::text[], $3::smallint[], $4::smallint[], $5::timestamptz[],"
+        " $6::timestamptz[], $7::timestamptz[], $8::timestamptz[]) AS u(id, a, phq9, gad7, at, first, due, emitted)"
+        " WHERE p.patient_id = u.id",
+        [p.patient_id for p in patients],
+        [b.assessment_id if b else None for b in baselines],
+        [b.phq9 if b else None for b in baselines],
+        [b.gad7 if b else None for b in baselines],
+        [b.screened_at if b else None for b in baselines],
+        [p.first_session_at for p in patients],
+        [p.dose_review_due_at for p in patients],
+        [p.dose_review_emitted_at for p in patients],
     )
 
 

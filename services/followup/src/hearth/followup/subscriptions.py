@@ -7,7 +7,7 @@ from functools import partial
 from hearth.contracts import AdverseEventReported, CheckInMissed, Screened, SessionCompleted, SessionStarted
 from hearth.contracts.events.erasure import PatientErased
 from hearth.kit.erasure import on_patient_erased
-from hearth.kit.inbox import EventHandler, event_routes
+from hearth.kit.event_handlers import EventHandler, event_routes
 from hearth.kit.timer_poller import TimerRoute, timer_routes
 from hearth.kit.vault import Vault
 

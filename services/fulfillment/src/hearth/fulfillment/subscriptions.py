@@ -8,7 +8,7 @@ from functools import partial
 from hearth.contracts import ApprovalRevoked, Approved, SessionStarted
 from hearth.contracts.events.erasure import PatientErased
 from hearth.kit.erasure import on_patient_erased
-from hearth.kit.inbox import EventHandler, event_routes
+from hearth.kit.event_handlers import EventHandler, event_routes
 from hearth.kit.vault import Vault
 
 from . import handlers

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from hearth.kit.inbox import EventHandler, event_routes
+from hearth.kit.event_handlers import EventHandler, event_routes
 from hearth.kit.timer_poller import TimerRoute, timer_routes
 
 from . import handlers

@@ -2,6 +2,7 @@
 
     python -m hearth.kit.testing.workers relay    --dsn DSN --bootstrap HOST:PORT [--prefix P]
     python -m hearth.kit.testing.workers consumer --dsn DSN --bootstrap HOST:PORT [--prefix P] --group G
+                                         [--handler each|batched]
     python -m hearth.kit.testing.workers poller   --dsn DSN [--batch N] [--worker-id I] [--delay SECONDS]
 
 The consumer applies each event by inserting a row into `test_effects` (no unique constraint, so a second
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from hearth.contracts import Event, dlq_topic, spec_for
@@ -22,6 +24,7 @@ from ..aio import sleep_or_stop
 from ..consumer import InboxConsumer
 from ..db import create_pool
 from ..dead_letters import DeadLetterPublisher
+from ..event_handlers import EventHandler, batched
 from ..inbox import Inbox
 from ..logging import configure_logging
 from ..publisher import KafkaPublisher
@@ -48,6 +51,20 @@ class ProbeTimer(TimerPayload):
 
 async def on_screened(event: Event[Screened], tx: Tx) -> None:
     await tx.conn.execute("INSERT INTO test_effects (event_id, subject) VALUES ($1, $2)", event.id, event.subject)
+
+
+async def _on_screened_run(items: Sequence[tuple[Event[Screened], Tx]]) -> None:
+    await items[0][1].conn.execute(
+        "INSERT INTO test_effects (event_id, subject) SELECT * FROM unnest($1::uuid[], $2::text[])",
+        [event.id for event, _ in items],
+        [event.subject for event, _ in items],
+    )
+
+
+on_screened_batched = batched(_on_screened_run)
+"""The same effect as `on_screened`, a run of events in one statement."""
+
+HANDLERS: dict[str, EventHandler] = {"each": on_screened, "batched": on_screened_batched}
 
 
 def on_test_timer(worker_id: int, delay: float = 0.0) -> Any:
@@ -87,7 +104,7 @@ async def run_consumer(args: argparse.Namespace) -> None:
     uow = UnitOfWork(pool, SERVICE, topic_prefix=args.prefix)
     dlq = KafkaPublisher(args.bootstrap, **kafka_client_options())
     letters = DeadLetterPublisher(dlq, SERVICE, topic=args.prefix + dlq_topic(SERVICE))
-    inbox = Inbox(uow, {spec_for(Screened).type: on_screened})
+    inbox = Inbox(uow, {spec_for(Screened).type: HANDLERS[args.handler]})
     consumer = InboxConsumer(
         inbox, args.bootstrap, group_id=args.group, client=kafka_client_options(), batch_size=args.batch
     )
@@ -133,6 +150,9 @@ def main() -> None:
     parser.add_argument("--prefix", default="")
     parser.add_argument("--group", default="followup.test")
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument(
+        "--handler", choices=sorted(HANDLERS), default="each", help="consumer: a handler per event or a batch handler"
+    )
     parser.add_argument("--worker-id", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds each timer handler takes (poller)")
     args = parser.parse_args()

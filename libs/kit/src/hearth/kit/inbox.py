@@ -223,7 +223,8 @@ class Inbox:
         call.  Its log lines name the type and the run's size; a failure settles the batch record by record,
         where each event is logged on its own."""
         handler = run[0].handler
-        assert isinstance(handler, BatchHandler)
+        if not isinstance(handler, BatchHandler):  # only BatchHandler events are collected into runs
+            raise TypeError(f"{handler!r} is not a batch handler")
         event_type = run[0].event.type
         topic = self._uow.topic_of(event_type)
         with contextlib.ExitStack() as scope:

@@ -102,8 +102,9 @@ async def test_planted_personal_data_never_reaches_kafka_logs_or_a_plain_column(
 
 
 async def test_erasing_a_patient_destroys_their_key_and_leaves_orders_and_events_valid(svc):
-    await svc.publish(approved("apr-a", "pt-erase"), approved("apr-b", "pt-erase"))
+    await svc.publish(approved("apr-a", "pt-erase"), approved("apr-b", "pt-erase"), approved("apr-c", "pt-erase"))
     first, second = (await order_of(svc, "apr-a"))["order_id"], (await order_of(svc, "apr-b"))["order_id"]
+    third = (await order_of(svc, "apr-c"))["order_id"]  # never given details
     system, pharmacy, ops = auth(svc, Role.SYSTEM), auth(svc, Role.PHARMACY), auth(svc, Role.OPS)
     officer = auth(svc, Role.PRIVACY_OFFICER)
     for order_id in (first, second):
@@ -147,6 +148,12 @@ async def test_erasing_a_patient_destroys_their_key_and_leaves_orders_and_events
     assert renewed.status_code == 200
     readable = await svc.client.get(f"/orders/{second}/shipping-details", headers=pharmacy)
     assert readable.status_code == 200 and readable.json()["city"] == PLANTED["city"]
+    listed = (await svc.client.get("/orders", params={"patient_id": "pt-erase"}, headers=ops)).json()["orders"]
+    assert {o["order_id"]: o["shipping_details"] for o in listed} == {  # each order's own, in one listing
+        first: {"status": "erased", "ship_to_state": None},
+        second: {"status": "provided", "ship_to_state": "CO"},
+        third: {"status": "missing", "ship_to_state": None},
+    }
     conn = await svc.db()
     try:
         assert (await audit.verify(conn))[1] is None

@@ -54,7 +54,7 @@ class EventCounter:
         try:
             self._ready.set()
             while True:
-                for records in (await consumer.getmany(timeout_ms=200)).values():
+                for records in (await consumer.getmany(timeout_ms=500)).values():
                     for record in records:
                         self._add(record.value)
         finally:

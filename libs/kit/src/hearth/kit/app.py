@@ -65,7 +65,9 @@ class Runtime:
     consumer: InboxConsumer
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # A coroutine, so FastAPI calls it on the loop: a plain function would go through the thread pool, a thread
+    # handoff on every request for one attribute read.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

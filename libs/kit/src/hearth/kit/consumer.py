@@ -14,6 +14,7 @@ with such a gap stays paused and makes `/readyz` fail.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,15 +45,20 @@ class InboxConsumer:
         group_id: str,
         client: dict[str, Any] | None = None,
         batch_size: int = 100,
-        fetch_wait_ms: int = 100,
+        fetch_wait_ms: int = 500,
         lag_interval: float = 15.0,
+        kafka_commit_interval: float = 1.0,
     ) -> None:
         self._inbox = inbox
         self._bootstrap = bootstrap
         self._group_id = group_id
         self._client = client or {}
         self._batch_size = batch_size
+        # How long the broker may hold a fetch when nothing is there: records end it as soon as they come, so
+        # this only sets how often an idle consumer asks again (each ask costs the broker and this process
+        # about a millisecond of CPU).
         self._fetch_wait_ms = fetch_wait_ms
+        self._kafka_commit_interval = kafka_commit_interval
         self._consumer: AIOKafkaConsumer | None = None
         self._positioned: set[_TP] = set()
         self._unpositioned: set[_TP] = set()
@@ -61,6 +67,7 @@ class InboxConsumer:
         self.gaps: dict[_TP, PositionGap] = {}
         self._to_commit: dict[TopicPartition, int] = {}
         self._committing: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._lag = _Lag(inbox.service, lag_interval)
 
     @property
@@ -87,6 +94,7 @@ class InboxConsumer:
                 await asyncio.sleep(delay)
 
     async def _start(self) -> None:
+        self._stopping.clear()
         topics = self._inbox.topics
         if not topics:
             return
@@ -115,6 +123,7 @@ class InboxConsumer:
             async with self._busy:
                 consumer, self._consumer = self._consumer, None
                 self._lag.forget_all()
+            self._wake_committer()
             if self._committing is not None:
                 await asyncio.wait([self._committing], timeout=5.0)
             await asyncio.wait_for(consumer.stop(), 10.0)
@@ -174,7 +183,9 @@ class InboxConsumer:
 
     def _commit_later(self, consumer: AIOKafkaConsumer, after: dict[_TP, int]) -> None:
         """Kafka's view of the position, for lag dashboards only (the database's is the one that counts): sent
-        in the background, the latest offsets coalesced, so no batch waits for a broker round trip."""
+        in the background, the latest offsets coalesced, so no batch waits for a broker round trip, and at most
+        one commit every `kafka_commit_interval` seconds (each is a write to `__consumer_offsets`); what settles
+        meanwhile goes with the next one."""
         self._to_commit.update({TopicPartition(t, p): o for (t, p), o in after.items() if (t, p) in self._positioned})
         if self._to_commit and (self._committing is None or self._committing.done()):
             self._committing = asyncio.create_task(self._commit_pending(consumer))
@@ -183,6 +194,12 @@ class InboxConsumer:
         while self._to_commit:
             offsets, self._to_commit = self._to_commit, {}
             await self._commit(consumer, offsets)
+            if self._consumer is consumer:  # once stopping, what is left goes now, not after the interval
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._kafka_commit_interval)
+
+    def _wake_committer(self) -> None:
+        self._stopping.set()
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:

@@ -20,6 +20,8 @@ from .logging import get_logger
 from .outbox import CHANNEL
 from .publisher import KafkaPublisher, PermanentPublishError, Record
 
+LETTERS = "letters"  # the payload of the relay's wake-up when letters were recorded
+
 log = get_logger(__name__)
 
 REASON = "hearth-dlq-reason"
@@ -193,7 +195,7 @@ async def record_letters(
         if letter_id is not None:
             ids.append(int(letter_id))
     if ids:
-        await conn.execute(f"NOTIFY {CHANNEL}")  # the relay publishes letters too
+        await conn.execute(f"NOTIFY {CHANNEL}, '{LETTERS}'")  # the relay publishes letters too, at once
     return ids
 
 

@@ -18,7 +18,7 @@ import orjson
 from . import metrics, telemetry
 from .aio import sleep_or_stop, wait_any
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays, is_transient
-from .dead_letters import DeadLetterPublisher
+from .dead_letters import LETTERS, DeadLetterPublisher
 from .logging import get_logger
 from .outbox import CHANNEL
 from .publisher import KafkaPublisher, PermanentPublishError, PublishError, Record
@@ -50,6 +50,7 @@ class OutboxRelay:
         self._service = service
         self._batch_size = batch_size
         self._sweep_interval = sweep_interval
+        self._letters_waiting = False
         self._standby_interval = standby_interval
         self._retention = retention
         self._prune_interval = prune_interval
@@ -113,15 +114,20 @@ class OutboxRelay:
                 return
             self.is_leader = True
             log.info("outbox_relay_leading", service=self._service)
-            await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+            await conn.add_listener(CHANNEL, self._notified)
             loop = asyncio.get_running_loop()
-            next_prune = loop.time()
+            next_prune = next_upkeep = loop.time()
             while not stop.is_set():
                 self._wake.clear()
                 while await self.publish_batch(conn) == self._batch_size:
                     pass
-                await self._publish_letters(conn)
-                await self._report_backlog(conn)
+                # Once per sweep, not per wake-up: a busy service wakes the relay on nearly every commit, and
+                # letters and the backlog gauge can wait a sweep (two statements saved per wake-up).
+                if self._letters_waiting or loop.time() >= next_upkeep:
+                    self._letters_waiting = False
+                    await self._publish_letters(conn)
+                    await self._report_backlog(conn)
+                    next_upkeep = loop.time() + self._sweep_interval
                 if loop.time() >= next_prune:
                     await self.prune(conn)
                     next_prune = loop.time() + self._prune_interval
@@ -133,6 +139,11 @@ class OutboxRelay:
         finally:
             self.is_leader = False
             await _close_quietly(conn)
+
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        if payload == LETTERS:
+            self._letters_waiting = True
+        self._wake.set()
 
     async def publish_batch(self, conn: Connection) -> int:
         rows = await conn.fetch(

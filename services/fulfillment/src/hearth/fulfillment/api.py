@@ -46,7 +46,8 @@ def router(policies: Policies) -> APIRouter:
             orders = await store.find(
                 conn, patient_id=patient_id, flagged=flagged, status=status, limit=limit, offset=offset
             )
-            return OrderList(orders=[OrderView.of(o, await vault.destination(conn, o.order_id)) for o in orders])
+            where = await vault.destinations(conn, [o.order_id for o in orders])
+            return OrderList(orders=[OrderView.of(o, where[o.order_id]) for o in orders])
 
     @api.get("/orders/{order_id}", summary="One order with its boxes (operations, pharmacy)")
     async def get_order(order_id: OrderId, runtime: RuntimeDep, _: Reader) -> OrderView:

@@ -9,6 +9,7 @@ where they are and can no longer be opened. Details given afterwards are sealed 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -75,14 +76,23 @@ async def put(
 
 async def destination(conn: Connection, order_id: str) -> Destination:
     """Whether an order's details are on file and in which state, without opening anything."""
-    row = await conn.fetchrow(
-        "SELECT d.ship_to_state, k.shredded_at FROM shipping_details d JOIN hearth_data_keys k USING (key_id)"
-        " WHERE d.order_id = $1",
-        order_id,
+    return (await destinations(conn, [order_id]))[order_id]
+
+
+async def destinations(conn: Connection, order_ids: Sequence[str]) -> dict[str, Destination]:
+    """`destination` of each order, in one statement (a list of orders is one round trip, not one per order)."""
+    rows = await conn.fetch(
+        "SELECT d.order_id, d.ship_to_state, k.shredded_at FROM shipping_details d JOIN hearth_data_keys k"
+        " USING (key_id) WHERE d.order_id = ANY($1::text[])",
+        list(order_ids),
     )
-    if row is None:
-        return Destination("missing")
-    return Destination("erased") if row["shredded_at"] is not None else Destination("provided", row["ship_to_state"])
+    found = {
+        r["order_id"]: Destination("erased")
+        if r["shredded_at"] is not None
+        else Destination("provided", r["ship_to_state"])
+        for r in rows
+    }
+    return {order_id: found.get(order_id, Destination("missing")) for order_id in order_ids}
 
 
 async def get(conn: Connection, vault: Vault, order_id: str) -> ShippingDetails | None:

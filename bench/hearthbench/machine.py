@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.protocol.admin import DescribeAclsRequest
+
+from hearth.kit.settings import kafka_client_options
 
 from .harness import Bench
 from .memory import meminfo_mib
@@ -37,6 +41,27 @@ def _version(package: str) -> str:
         return "?"
 
 
+async def _broker_contents(bootstrap: str) -> str:
+    """Topics, partitions and ACL bindings already on the broker: ones other runs left cost it on every metadata
+    update, checkpoint and authorisation, so a broker that has piled them up measures slower."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_client_options())
+    try:
+        await admin.start()
+        topics = [t for t in await admin.list_topics() if not t.startswith("__")]
+        described = await admin.describe_topics(topics) if topics else []
+        partitions = sum(len(t["partitions"]) for t in described)
+        acls = "?"
+        with contextlib.suppress(Exception):  # a broker without an authoriser has no ACLs to list
+            found = await admin._send_request(DescribeAclsRequest(1, None, 1, None, None, 1, 1))  # any of each
+            acls = f"{sum(len(a) for *_, a in found.resources):,}"
+        return f"{len(topics):,} topics, {partitions:,} partitions, {acls} ACL bindings (other runs' leftovers count)"
+    except Exception as exc:
+        return f"unknown ({type(exc).__name__})"
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
 @dataclass
 class Machine:
     facts: list[tuple[str, str]] = field(default_factory=list)
@@ -61,6 +86,7 @@ async def describe(b: Bench, origin: str, kafka_version: str, pg_origin: str | N
     loop = type(asyncio.get_running_loop())
     m.add("event loop", f"{loop.__module__}.{loop.__name__} (the services' loop: uvicorn runs them on uvloop)")
     m.add("Kafka", f"{kafka_version}, one broker+controller (KRaft), {origin}")
+    m.add("Kafka holds at start", await _broker_contents(b.bootstrap))
     conn = await asyncpg.connect(b.admin_dsn)
     try:
         version = await conn.fetchval("SHOW server_version")

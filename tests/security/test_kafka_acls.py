@@ -16,6 +16,7 @@ from hearth.contracts.events.fulfillment import BoxShipped
 from hearth.contracts.events.screening import Screened
 from hearth.kit.acls import apply_acls, catalog_acls
 from hearth.kit.settings import KafkaSettings, kafka_client_options
+from hearth.kit.testing import leftovers
 from hearth.kit.topics import catalog_topics, ensure_topics
 
 
@@ -29,6 +30,7 @@ async def acl_prefix(infra, unique_name) -> str:
     if not infra.kafka_service_env:
         pytest.fail("the broker has no per-service credentials: security tests need the secured local broker")
     prefix = unique_name("acl") + "."
+    leftovers.remember(infra.kafka_bootstrap, prefix, acls=True)
     await ensure_topics(infra.kafka_bootstrap, catalog_topics(prefix), partitions=1)
     await apply_acls(infra.kafka_bootstrap, catalog_acls(prefix), kafka_client_options())
     return prefix

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hearth.contracts import CATALOG
+from hearth.kit.testing import leftovers
 from hearth.kit.testing.kafka import delete_topics
 from hearth.kit.testing.subscribers import exported, hearth, publish_every_example, registry_entry
 from hearth.kit.topics import catalog_topics, ensure_topics
@@ -34,6 +35,7 @@ async def stream(infra, tmp_path_factory):
     prefix, name = f"subx-{os.getpid()}.", f"t-examples-{os.getpid()}"
     registry = tmp_path_factory.mktemp("registry") / "subscribers.toml"
     registry.write_text(registry_entry(name, TOPICS))
+    leftovers.remember(infra.kafka_bootstrap, prefix)
     await ensure_topics(infra.kafka_bootstrap, catalog_topics(prefix), partitions=2)
     events = await publish_every_example(infra.kafka_bootstrap, prefix, "pt-examples-1")
     added = hearth("subscribers", "add", name, "--registry", str(registry), prefix=prefix)

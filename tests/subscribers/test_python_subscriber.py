@@ -27,6 +27,7 @@ from hearth.contracts import CATALOG, Event, build_event, dlq_topic
 from hearth.contracts.subscribers import load_subscribers
 from hearth.kit.acls import principal_acls
 from hearth.kit.settings import KafkaSettings, kafka_client_options
+from hearth.kit.testing import leftovers
 from hearth.kit.testing.kafka import delete_topics
 from hearth.kit.topics import catalog_topics, ensure_topics
 
@@ -88,6 +89,7 @@ async def test_a_team_follows_the_guide_with_the_python_example(infra, unique_na
     registry = tmp_path / "subscribers.toml"
     registry.write_text(registry_entry(name, READS))
     assert load_subscribers(registry.read_text())[name].topics == tuple(READS)
+    leftovers.remember(infra.kafka_bootstrap, prefix)
     await ensure_topics(infra.kafka_bootstrap, catalog_topics(prefix), partitions=2)
     since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     approved, completed, shipped = (

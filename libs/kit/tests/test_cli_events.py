@@ -20,6 +20,7 @@ from hearth.contracts.subscribers import load_subscribers
 from hearth.kit import scram
 from hearth.kit.acls import create_acls, delete_principal_acls, subscriber_acls
 from hearth.kit.settings import kafka_client_options
+from hearth.kit.testing import leftovers
 from hearth.kit.testing.kafka import delete_topics
 from hearth.kit.topics import catalog_topics, ensure_topics
 
@@ -44,6 +45,7 @@ def one_clear_line(run: subprocess.CompletedProcess[str]) -> str:
 async def published(infra):
     """A prefix with the catalog's topics and one approved event carrying an extension attribute nobody knows."""
     prefix = f"cli-{os.getpid()}."
+    leftovers.remember(infra.kafka_bootstrap, prefix)
     await ensure_topics(infra.kafka_bootstrap, catalog_topics(prefix), partitions=1)
     event = json.loads(build_event(Approved.example(), subject="pt-cli-json").to_json())
     event["xnewattribute"] = "kept"  # added on the way: --json still shows it

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hearth.kit.acls import catalog_acls, remove_acls
+from hearth.kit.settings import kafka_client_options
 from hearth.kit.testing import postgres
 from hearth.kit.testing.kafka import delete_topics
 from hearth.kit.testing.service_harness import free_port
@@ -152,8 +154,11 @@ async def running_journey(infra: Any, prefix: str, log_dir: Path, timings: Timin
         await stack.stop()
         for db in databases.values():
             await postgres.drop_database(infra.pg_admin_dsn, db.admin)
-        # A broker shared by many runs keeps every partition it was given (and its memory grows with them).
+        # A broker shared by many runs keeps every partition and ACL it was given, and each one costs it on every
+        # metadata update, checkpoint and authorisation from then on.
         await delete_topics(infra.kafka_bootstrap, catalog_topics(prefix))
+        if stack.secured:
+            await remove_acls(infra.kafka_bootstrap, catalog_acls(prefix), kafka_client_options())
 
 
 def service_kafka_env(infra: Any) -> dict[str, dict[str, str]]:

@@ -146,12 +146,16 @@ class Stack:
         await self._wait_ready(replica)
         return replica
 
+    @property
+    def secured(self) -> bool:
+        """The broker authenticates (as this process's HEARTH_KAFKA_* environment does): services need ACLs."""
+        return str(kafka_client_options().get("security_protocol", "PLAINTEXT")).startswith("SASL")
+
     async def start(self) -> None:
         """Topics and ACLs (as the admin of this process's HEARTH_KAFKA_* environment), migrations, processes."""
         await ensure_topics(self.bootstrap, catalog_topics(self.prefix), partitions=6)
-        admin = kafka_client_options()
-        if str(admin.get("security_protocol", "PLAINTEXT")).startswith("SASL"):
-            await apply_acls(self.bootstrap, catalog_acls(self.prefix), admin)
+        if self.secured:
+            await apply_acls(self.bootstrap, catalog_acls(self.prefix), kafka_client_options())
         await asyncio.gather(*(self._migrate(s) for s in self.services.values()))
         for service in self.services.values():
             service.proc = service.spawn()

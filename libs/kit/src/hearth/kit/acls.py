@@ -134,6 +134,21 @@ async def delete_acls(admin: AIOKafkaAdminClient, bindings: Sequence[AclBinding]
     return deleted
 
 
+async def remove_acls(bootstrap: str, bindings: Sequence[AclBinding], client: dict[str, object]) -> int:
+    """Delete every binding on the resources of `bindings` (one request per resource, whoever it names);
+    returns how many there were.  For an environment's teardown: `remove_acls(b, catalog_acls(prefix), c)`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client)
+    await admin.start()
+    try:
+        deleted = 0
+        for resource, name, pattern in sorted({(b.resource, b.name, b.pattern) for b in bindings}):
+            request = DeleteAclsRequest(_RESOURCE[resource], name, _PATTERN[pattern], None, None, _ANY, _ANY)
+            deleted += await _delete(admin, request, f"{resource} {pattern}:{name}")
+        return deleted
+    finally:
+        await admin.close()
+
+
 async def _delete(admin: AIOKafkaAdminClient, request: DeleteAclsRequest, what: str) -> int:
     response = await admin._send_request(request)
     deleted = 0

@@ -28,7 +28,7 @@ from typing import cast
 
 import pytest
 
-from hearth.kit.testing import docker, launcher, postgres
+from hearth.kit.testing import docker, launcher, leftovers, postgres
 from hearth.kit.testing.endpoints import KAFKA_SECURITY_VARIABLES, Infra, UniqueName, from_env, pg_address
 from hearth.kit.testing.kafka import CreateTopics, create_topics, delete_topics
 from hearth.kit.testing.launcher import LocalInfra
@@ -72,7 +72,7 @@ def infra() -> Iterator[Infra]:
         pytest.fail(str(e), pytrace=False)
     if found is not None:
         _check_reachable(found)
-        with kafka_environment(found.kafka_env):
+        with kafka_environment(found.kafka_env), _leftovers_removed():
             yield found
     elif choice == "docker" or (choice != "local" and docker.docker_available()):
         with contextlib.ExitStack() as stack:
@@ -118,10 +118,20 @@ def _local_infra() -> Iterator[Infra]:
         detail = str(e) if isinstance(e, script.InfraError) else f"{type(e).__name__}: {e}"
         pytest.fail(f"could not start the local Kafka and Postgres:\n{detail}", pytrace=False)
     try:
-        with kafka_environment(found.kafka_env):
+        with kafka_environment(found.kafka_env), _leftovers_removed():
             yield found
     finally:
         local.detach()
+
+
+@contextlib.contextmanager
+def _leftovers_removed() -> Iterator[None]:
+    """The topics and ACLs tests made and did not delete go when the session ends (a broker that outlives it
+    would otherwise keep them all: `hearth.kit.testing.leftovers`)."""
+    try:
+        yield
+    finally:
+        leftovers.remove_all_now()
 
 
 @pytest.fixture

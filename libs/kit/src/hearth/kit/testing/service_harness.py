@@ -33,7 +33,7 @@ from ..runner import apply_migrations
 from ..service import ServiceDefinition
 from ..settings import KitSettings, kafka_client_options
 from ..topics import catalog_topics, ensure_topics
-from . import launcher, postgres
+from . import launcher, leftovers, postgres
 from .helpers import ChildProcess, produce
 from .kafka import delete_topics
 
@@ -161,6 +161,7 @@ async def prepare(
     settings = settings_type(**(defaults | dict(overrides or {})))
     definition = define(settings)
     await apply_migrations(definition, settings)
+    leftovers.remember(infra.kafka_bootstrap, prefix)
     await ensure_topics(infra.kafka_bootstrap, catalog_topics(prefix), partitions=3)
     return settings, definition, dsn
 
@@ -192,6 +193,7 @@ async def running_service(
         # A broker shared by a whole test session keeps every partition it is given, and its heap grows with them.
         if not keep_topics:
             await delete_topics(infra.kafka_bootstrap, catalog_topics(prefix))
+            leftovers.forget(prefix)
 
 
 def free_port() -> int:

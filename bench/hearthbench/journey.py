@@ -7,7 +7,7 @@ import os
 from typing import cast
 
 from .harness import Bench
-from .machine import cpus
+from .machine import cpus, loadavg, until_quiet
 from .rows import Row
 
 # A figure's unit is the end of its name ("... p99 ms", "... peak RSS MiB", "... CPU % of machine").
@@ -48,6 +48,11 @@ async def journey_section(b: Bench) -> None:
     os.environ.setdefault("HEARTH_KAFKA_BOOTSTRAP", b.bootstrap)
     os.environ.setdefault("HEARTH_PG_ADMIN_DSN", b.admin_dsn)
     patients = b.sizes.patients
+    # The sections before leave work behind (autovacuum of their tables, the broker deleting their topics);
+    # the journey measures a sustained rate, so it starts once that is done.
+    waited, busy = await until_quiet()
+    load = loadavg()
+    b.say(f"journey: machine quiet after {waited:.0f} s ({busy:.0%} busy), load average {load}")
 
     async def run() -> None:
         figures = cast(
@@ -71,7 +76,10 @@ async def journey_section(b: Bench) -> None:
             if name.startswith(("kafka broker", "postgres cluster")):
                 note += "; the whole process tree, so other runs' work too when it is shared"
             b.put(f"journey.{name}", float(value), note)
-        row.note = f"sustained arrivals, then {patients} patients at once; figures below"
+        row.note = (
+            f"sustained arrivals, then {patients} patients at once; started after {waited:.0f} s of waiting for"
+            f" the machine to be quiet ({busy:.0%} busy, load average {load}); figures below"
+        )
 
     await b.attempt(["journey"], "whole journey", run)
     # ----- end of the hook ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import contextlib
 import importlib.metadata
 import os
 import platform
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,33 @@ def _cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs so far (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+async def until_quiet(*, busy_below: float = 0.1, for_seconds: int = 3, at_most: float = 120.0) -> tuple[float, float]:
+    """Wait until the machine's CPUs are less than `busy_below` busy for `for_seconds` seconds in a row (what an
+    earlier section left running — autovacuum, the broker deleting topics — has finished), at most `at_most`
+    seconds.  Returns (seconds waited, busy share of the last second)."""
+    started = time.monotonic()
+    quiet = 0
+    share = 1.0
+    with contextlib.suppress(OSError):
+        before = _cpu_ticks()
+        while time.monotonic() - started < at_most:
+            await asyncio.sleep(1.0)
+            after = _cpu_ticks()
+            share = (after[0] - before[0]) / max(1, after[1] - before[1])
+            before = after
+            quiet = quiet + 1 if share < busy_below else 0
+            if quiet >= for_seconds:
+                break
+    return time.monotonic() - started, share
 
 
 def loadavg() -> str:

@@ -21,27 +21,27 @@ async def load_patient(conn: Connection, patient_id: str, *, lock: bool = True) 
     if lock:
         await conn.execute("INSERT INTO session_patients (patient_id) VALUES ($1) ON CONFLICT DO NOTHING", patient_id)
         await conn.execute("SELECT 1 FROM session_patients WHERE patient_id = $1 FOR UPDATE", patient_id)
-    approvals = await conn.fetch(
-        "SELECT approval_id, plan, dose_count, starting_dose_mg, approved_at, revoked_at, dose_mg"
-        " FROM session_approvals WHERE patient_id = $1 ORDER BY approval_id",
-        patient_id,
-    )
-    boxes = await conn.fetch(
-        "SELECT approval_id, order_id, box_number, doses_in_box, shipped, delivered_at FROM session_boxes"
-        " WHERE patient_id = $1 ORDER BY order_id, box_number",
-        patient_id,
-    )
-    sessions = await conn.fetch(
-        "SELECT session_id, approval_id, started_at, status = 'in_progress' AS in_progress FROM sessions"
-        " WHERE patient_id = $1 ORDER BY started_at, session_id",
-        patient_id,
-    )
+    (row,) = await conn.fetch(_PATIENT_VIEW, patient_id)  # always one row: no FROM
     return Patient(
         patient_id,
-        approvals=tuple(Approval(**dict(r)) for r in approvals),
-        boxes=tuple(Box(**dict(r)) for r in boxes),
-        sessions=tuple(PastSession(**dict(r)) for r in sessions),
+        approvals=tuple(Approval(**dict(zip(_APPROVAL, r, strict=True))) for r in row["approvals"]),
+        boxes=tuple(Box(**dict(zip(_BOX, r, strict=True))) for r in row["boxes"]),
+        sessions=tuple(PastSession(**dict(zip(_PAST_SESSION, r, strict=True))) for r in row["sessions"]),
     )
+
+
+_APPROVAL = ("approval_id", "plan", "dose_count", "starting_dose_mg", "approved_at", "revoked_at", "dose_mg")
+_BOX = ("approval_id", "order_id", "box_number", "doses_in_box", "shipped", "delivered_at")
+_PAST_SESSION = ("session_id", "approval_id", "started_at", "in_progress")
+# The three parts of the view in one round trip (a command or an event reads it each time), each an array of rows.
+_PATIENT_VIEW = (
+    f"SELECT ARRAY(SELECT ROW({', '.join(_APPROVAL)}) FROM session_approvals WHERE patient_id = $1"
+    " ORDER BY approval_id) AS approvals,"
+    f" ARRAY(SELECT ROW({', '.join(_BOX)}) FROM session_boxes WHERE patient_id = $1"
+    " ORDER BY order_id, box_number) AS boxes,"
+    " ARRAY(SELECT ROW(session_id, approval_id, started_at, status = 'in_progress') FROM sessions"
+    " WHERE patient_id = $1 ORDER BY started_at, session_id) AS sessions"
+)
 
 
 async def patient_exists(conn: Connection, patient_id: str) -> bool:

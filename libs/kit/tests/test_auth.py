@@ -223,6 +223,23 @@ async def test_the_public_key_used_as_an_hmac_secret_is_refused(rsa_keys: tuple[
     assert_refused(await call(f"{signing_input}.{b64(signature)}", production), 401, "invalid_algorithm")
 
 
+def test_a_public_key_configured_as_the_hmac_secret_is_refused_on_every_token(rsa_keys: tuple[str, str]) -> None:
+    # The secret's vetting is kept once it passed; a refused secret is vetted (and refused) again each time.
+    _, public = rsa_keys
+    misconfigured = AuthSettings(jwt_secret=SecretStr(public))
+    signing_input = f"{b64(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())}.{b64(json.dumps(claims()).encode())}"
+    forged = f"{signing_input}.{b64(hmac.new(public.encode(), signing_input.encode(), hashlib.sha256).digest())}"
+    for _ in range(3):
+        with pytest.raises(AuthError) as refused:
+            verify_token(forged, misconfigured)
+        assert refused.value.status == 401 and refused.value.code == "invalid_token"
+    assert verify_token(mint_token(DEV, "clin-1", Role.CLINICIAN), DEV).subject == "clin-1"  # a good secret still works
+    other = AuthSettings(jwt_secret=SecretStr(SECRET + "-other"))
+    with pytest.raises(AuthError) as wrong:
+        verify_token(mint_token(DEV, "clin-1", Role.CLINICIAN), other)
+    assert wrong.value.code == "invalid_signature"
+
+
 async def test_a_token_signed_by_another_private_key_is_refused(rsa_keys: tuple[str, str]) -> None:
     _, public = rsa_keys
     other_private, _ = rsa_pair()

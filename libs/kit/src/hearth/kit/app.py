@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace.export import SpanExporter
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hearth.contracts import dlq_topic
@@ -254,6 +254,9 @@ class _MetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # Each (method, route, status)'s histogram, looked up once: `labels()` takes a lock and builds a key on
+        # every call.  Only matched routes are kept (templates, so few); anything else is looked up each time.
+        self._histograms: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -272,6 +275,10 @@ class _MetricsMiddleware:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            metrics.HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status["code"])).observe(
-                time.perf_counter() - started
-            )
+            key = (scope["method"], path, status["code"])
+            histogram = self._histograms.get(key)
+            if histogram is None:
+                histogram = metrics.HTTP_REQUESTS.labels(self.service, key[0], path, str(key[2]))
+                if route is not None:
+                    self._histograms[key] = histogram
+            histogram.observe(time.perf_counter() - started)

@@ -113,6 +113,31 @@ def _verification_key(settings: AuthSettings) -> tuple[Any, str]:
     raise AuthError(401, "invalid_token", "token verification is not configured")
 
 
+class _HmacKeyCheckedOnce(jwt.algorithms.HMACAlgorithm):
+    """HS256 whose secret is vetted once per distinct secret, not on every token.  PyJWT refuses an asymmetric
+    key or certificate used as an HMAC secret (algorithm confusion) by trying to parse the secret as PEM, SSH
+    and DER and as a JWK — half of a request's token check.  The verdict depends on the secret alone, so it is
+    kept; a refused secret is never kept (the refusal is raised again on each use)."""
+
+    def prepare_key(self, key: str | bytes) -> bytes:
+        return _vetted_hmac_secret(self, key if isinstance(key, bytes) else key.encode())
+
+
+@lru_cache(maxsize=8)
+def _vetted_hmac_secret(algorithm: _HmacKeyCheckedOnce, key: bytes) -> bytes:
+    return jwt.algorithms.HMACAlgorithm.prepare_key(algorithm, key)
+
+
+def _tokens() -> jwt.PyJWT:
+    tokens = jwt.PyJWT()
+    tokens._jws.unregister_algorithm("HS256")  # PyJWT has no public way to swap one algorithm's handler
+    tokens._jws.register_algorithm("HS256", _HmacKeyCheckedOnce(jwt.algorithms.HMACAlgorithm.SHA256))
+    return tokens
+
+
+_TOKENS = _tokens()
+
+
 # PyJWT's exceptions, most specific first (several derive from InvalidTokenError or DecodeError).
 _REFUSALS: tuple[tuple[type[jwt.PyJWTError], str, str], ...] = (
     (jwt.ExpiredSignatureError, "token_expired", "the token has expired"),
@@ -129,13 +154,7 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
     """Returns the principal of a valid token; raises AuthError (401) for anything else."""
     key, algorithm = _verification_key(settings)
     try:
-        header_alg = str(jwt.get_unverified_header(token).get("alg", ""))
-    except jwt.PyJWTError:
-        raise AuthError(401, "invalid_token", "the token is malformed") from None
-    if header_alg != algorithm:
-        raise AuthError(401, "invalid_algorithm", f"tokens must be signed with {algorithm}")
-    try:
-        claims = jwt.decode(
+        claims = _TOKENS.decode(
             token,
             key,
             algorithms=[algorithm],
@@ -144,6 +163,8 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
             leeway=settings.leeway_seconds,
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
+    except jwt.InvalidAlgorithmError:  # the header names another algorithm ("none", HS512, HS256 for RS256 ...)
+        raise AuthError(401, "invalid_algorithm", f"tokens must be signed with {algorithm}") from None
     except jwt.PyJWTError as exc:
         code, message = next(((c, m) for t, c, m in _REFUSALS if isinstance(exc, t)), ("invalid_token", ""))
         raise AuthError(401, code, message or "the token is not valid") from None

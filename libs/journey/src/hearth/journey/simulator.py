@@ -233,8 +233,12 @@ class Simulator:
         return True
 
     async def _until(self, attempt: Any, what: str) -> Any:
+        """Ask until another service has applied an event.  The first ask waits too: an event takes a relay
+        wake-up, a Kafka hop and the consumer's transaction to be applied, so asking at once only costs the
+        service a refused request (and under load, each refused request is load that slows the event)."""
         deadline = asyncio.get_running_loop().time() + self.patience
         delay = 0.1
+        await asyncio.sleep(delay)
         while True:
             result = await attempt()
             if result:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
@@ -41,6 +42,23 @@ TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     TimeoutError,
 )
+
+
+@asynccontextmanager
+async def savepoint(conn: Connection) -> AsyncIterator[None]:
+    """This part of the transaction or none of it (a nested `conn.transaction()`), always under the same name.
+
+    asyncpg gives each nested transaction a new name (`__asyncpg_savepoint_<n>__`), and to pg_stat_statements
+    every new text is a new statement: taken once per batch, they filled its table within seconds and kept
+    Postgres evicting entries under an exclusive lock that every backend's statements wait on.  Savepoints of
+    one name nest and follow one another like any others (each RELEASE or ROLLBACK TO acts on the newest)."""
+    await conn.execute("SAVEPOINT hearth_part")
+    try:
+        yield
+    except BaseException:
+        await conn.execute("ROLLBACK TO SAVEPOINT hearth_part; RELEASE SAVEPOINT hearth_part")
+        raise
+    await conn.execute("RELEASE SAVEPOINT hearth_part")
 
 
 def is_transient(exc: BaseException) -> bool:

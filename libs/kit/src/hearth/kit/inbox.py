@@ -26,7 +26,7 @@ from typing import Any
 
 from hearth.contracts import Event
 
-from . import at_commit, inbox_rows, metrics, positions, telemetry
+from . import at_commit, db, inbox_rows, metrics, positions, telemetry
 from .context import EventContext, trace_id_of
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
 from .dead_letters import ConsumedRecord, DeadLetterReason, load_letters, printable, record_letters
@@ -136,7 +136,7 @@ class Inbox:
             try:
                 # A savepoint around the fast pass; the batch's audit and outbox rows are written at its end
                 # (at_commit.py), so their locks are held from there to the COMMIT, not for the whole batch.
-                async with conn.transaction(), at_commit.deferred(conn, on_error=_HandlerFailed):
+                async with db.savepoint(conn), at_commit.deferred(conn, on_error=_HandlerFailed):
                     settled = await self._settle_fast(conn, records, letters)
             except _HandlerFailed:
                 # Some handler failed: settle this batch again record by record, counting its attempts.
@@ -260,7 +260,7 @@ class Inbox:
         with _event_log_context(event), telemetry.handling(event, record.topic) as traceparent:
             try:
                 # A savepoint: this event's effects or none of them (its audit and outbox rows included).
-                async with conn.transaction(), at_commit.deferred(conn):
+                async with db.savepoint(conn), at_commit.deferred(conn):
                     if not await inbox_rows.record(conn, self.consumer, kind, record):
                         digests = await inbox_rows.stored_digests(conn, self.consumer, [str(event.id)])
                         stored = digests.get(str(event.id))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import at_commit, metrics, telemetry, timers
+from . import at_commit, db, metrics, telemetry, timers
 from .aio import sleep_or_stop
 from .context import EventContext
 from .db import TRANSIENT_DB_ERRORS, Connection, backoff_delays
@@ -121,7 +121,7 @@ class TimerPoller:
         try:
             # A savepoint around the fast pass; the batch's audit and outbox rows are written at its end
             # (at_commit.py), so their locks are held from there to the COMMIT, not for the whole batch.
-            async with conn.transaction(), at_commit.deferred(conn, on_error=_HandlerFailed):
+            async with db.savepoint(conn), at_commit.deferred(conn, on_error=_HandlerFailed):
                 # Deleted before any handler runs, so a handler that sets its own timer again keeps the new one.
                 await timers.delete_all(conn, [timer.key for timer, _ in routed])
                 return [(timer, await self._run_fast(conn, timer, route, now)) for timer, route in routed]
@@ -148,7 +148,7 @@ class TimerPoller:
         """One timer in a savepoint: its effects and its deletion, or neither and the timer postponed."""
         with self._log_context(timer):
             try:
-                async with conn.transaction(), at_commit.deferred(conn):  # its audit and outbox rows included
+                async with db.savepoint(conn), at_commit.deferred(conn):  # its audit and outbox rows included
                     await timers.delete(conn, timer.key)
                     return await self._run(conn, timer, route, now)
             except TRANSIENT_DB_ERRORS:

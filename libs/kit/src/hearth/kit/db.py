@@ -49,8 +49,8 @@ async def savepoint(conn: Connection) -> AsyncIterator[None]:
     """This part of the transaction or none of it (a nested `conn.transaction()`), always under the same name.
 
     asyncpg gives each nested transaction a new name (`__asyncpg_savepoint_<n>__`), and to pg_stat_statements
-    every new text is a new statement: taken once per batch, they filled its table within seconds and kept
-    Postgres evicting entries under an exclusive lock that every backend's statements wait on.  Savepoints of
+    every new text is a new statement: taken once per batch, they filled its table within seconds, and each new
+    entry and each eviction takes its lock exclusively while every backend's statements need it.  Savepoints of
     one name nest and follow one another like any others (each RELEASE or ROLLBACK TO acts on the newest)."""
     await conn.execute("SAVEPOINT hearth_part")
     try:

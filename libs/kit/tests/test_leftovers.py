@@ -3,6 +3,8 @@ removed (the session's `infra` fixture removes what is left at its end), and not
 
 from __future__ import annotations
 
+import asyncio
+
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import DescribeAclsRequest
 
@@ -47,3 +49,11 @@ async def test_a_remembered_catalog_and_its_acls_are_removed_and_others_kept(inf
     kept_topics, kept_bindings = await _state(infra.kafka_bootstrap, other)
     assert kept_topics == set(catalog_topics(other)) and kept_bindings == len(set(catalog_acls(other)))
     leftovers.remember(infra.kafka_bootstrap, other, acls=True)  # this one goes at the session's end
+
+
+async def test_a_catalog_on_a_broker_that_is_gone_is_forgotten_without_waiting():
+    leftovers.remember("127.0.0.1:1", "gone-1.", acls=True)  # a private broker its module already stopped
+    started = asyncio.get_running_loop().time()
+    assert await leftovers.remove(["gone-1."]) == (0, 0)
+    assert asyncio.get_running_loop().time() - started < 5
+    assert "gone-1." not in leftovers.remembered()

@@ -46,16 +46,33 @@ async def remove_all() -> tuple[int, int]:
 
 
 async def remove(prefixes: Iterable[str]) -> tuple[int, int]:
-    """Delete these remembered catalogs now; best effort.  Returns (prefixes, ACL bindings)."""
+    """Delete these remembered catalogs now, best effort; those of a broker that no longer answers are
+    forgotten.  Returns (prefixes removed, ACL bindings removed)."""
     with _lock:
         made = {p: _made.pop(p) for p in list(prefixes) if p in _made}
-    bindings = 0
+    removed = bindings = 0
+    answering: dict[str, bool] = {}
     for prefix, (bootstrap, security, acls) in made.items():
+        if bootstrap not in answering:  # a private broker a module started may be gone: skip it, do not wait on it
+            answering[bootstrap] = await _answers(bootstrap)
+        if not answering[bootstrap]:
+            continue
+        removed += 1
         await delete_topics(bootstrap, catalog_topics(prefix), security=security)
         if acls:
             with contextlib.suppress(Exception):
                 bindings += await remove_acls(bootstrap, catalog_acls(prefix), kafka_client_options(security))
-    return len(made), bindings
+    return removed, bindings
+
+
+async def _answers(bootstrap: str) -> bool:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), 2.0)
+    except (OSError, ValueError, TimeoutError):
+        return False
+    writer.close()
+    return True
 
 
 def remove_all_now() -> tuple[int, int]:

@@ -4,6 +4,7 @@ through a handler never reaches a log line."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -16,6 +17,8 @@ import pytest
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, SecretStr
 
+from hearth.contracts import topic_for
+from hearth.contracts.events.audit import CHECKPOINTS
 from hearth.contracts.events.screening import Screened
 from hearth.kit import audit_keys, migrations
 from hearth.kit.app import RuntimeDep, create_app
@@ -27,6 +30,7 @@ from hearth.kit.service import ServiceDefinition
 from hearth.kit.settings import KitSettings
 from hearth.kit.testing import postgres
 from hearth.kit.testing.helpers import wait_for
+from hearth.kit.testing.kafka import create_topics
 from hearth.kit.tx import Tx
 
 SECRET = "a-test-secret-that-is-long-enough-for-hs256"
@@ -35,6 +39,7 @@ IDEMPOTENCY_SECRET = "a-test-idempotency-key-that-is-32-bytes-or-more"
 AUDIT_SIGNING_KEY = audit_keys.encode_private(audit_keys.generate())
 MASTER_KEY = base64.b64encode(b"a-test-master-key-of-32-bytes-ok").decode()
 log = get_logger("probe")
+TOGETHER = asyncio.Barrier(2)
 
 PLANTED = {
     "name": "Johanna Quixbury",
@@ -66,6 +71,8 @@ def _router() -> APIRouter:
     ) -> object:
         async def handle(tx: Tx) -> Accepted:
             log.info("probe_received", note=cmd.note, recipient_name=PLANTED["name"], patient_id=cmd.patient_id)
+            if cmd.note == "together":  # two requests in their transactions at once (the concurrent test)
+                await TOGETHER.wait()
             event = tx.emit(Screened.example(), subject=cmd.patient_id)
             await tx.conn.execute("INSERT INTO probe_effects VALUES ($1)", event.id)
             return Accepted(event_id=str(event.id), note=cmd.note)
@@ -92,6 +99,10 @@ async def app_client(private_infra) -> AsyncIterator[tuple[httpx.AsyncClient, st
         audit_signing_key=AUDIT_SIGNING_KEY,
         master_key=MASTER_KEY,
     )
+    # The topics the probe's events and the audit checkpoint published at shutdown go to: without them, each
+    # publish waits for the topic until it gives up (15 s of every test's teardown).
+    topics = [topic_for(Screened.event_type), topic_for(CHECKPOINTS["screening"])]
+    await create_topics(private_infra.kafka_bootstrap, topics, exist_ok=True)
     definition = ServiceDefinition(name="screening", title="probe", routers=(_router(),))
     app = create_app(definition, settings)
     async with app.router.lifespan_context(app):
@@ -176,6 +187,29 @@ async def test_idempotency_key_replays_the_first_result(app_client):
     assert plain not in stored
     assert stored == f"hmac-sha256:{keyed}"
     assert "first" not in response and '"note": null' in response
+
+
+async def test_two_requests_with_one_key_at_once_have_one_effect_and_one_answer(app_client):
+    """Both run their handler at once; the idempotency row, written by each transaction's last statement, lets
+    one commit and sends the other back to replay it."""
+    client, dsn = app_client
+    headers = {**_auth(), "Idempotency-Key": "probe-together"}
+    body = {"patient_id": "pt-002", "note": "together"}
+    first, second = await asyncio.wait_for(
+        asyncio.gather(*(client.post("/probes", json=body, headers=headers) for _ in range(2))), 30
+    )
+    assert first.status_code == second.status_code == 201, (first.text, second.text)
+    assert first.json()["event_id"] == second.json()["event_id"]
+    assert {r.json()["note"] for r in (first, second)} == {"together", None}  # None: the replay
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM probe_effects") == 1
+        assert await conn.fetchval("SELECT count(*) FROM hearth_outbox") == 1
+        assert await conn.fetchval("SELECT count(*) FROM hearth_idempotency") == 1
+    finally:
+        await conn.close()
 
 
 def test_serving_needs_secrets_that_migrating_does_not():

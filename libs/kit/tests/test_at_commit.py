@@ -3,13 +3,15 @@ while the rest of a handler runs, nothing is lost or reordered, and a rolled-bac
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
-from hearth.kit import at_commit, audit, outbox
+from hearth.kit import at_commit, audit, idempotency_rows, outbox
 from hearth.kit.context import EventContext
+from hearth.kit.idempotency_rows import Remembered
 from hearth.kit.testing.helpers import screened_event
 from hearth.kit.uow import UnitOfWork
 
@@ -93,3 +95,63 @@ async def test_a_write_after_its_scope_ended_is_refused(pool: asyncpg.Pool) -> N
                 await audit.append(conn, at=datetime.now(UTC), actor="a", action="late", entity="e:1")
         finally:
             at_commit._CURRENT.reset(token)
+
+
+async def test_the_outbox_idempotency_and_audit_rows_are_written_by_one_statement(pool: asyncpg.Pool) -> None:
+    events = [screened_event("pt-one-a"), screened_event("pt-one-b"), screened_event("pt-one-a")]
+    seen: list[str] = []
+
+    def log(record: asyncpg.connection.LoggedQuery) -> None:
+        seen.append(record.query)
+
+    async with pool.acquire() as conn:
+        async with conn.transaction(), at_commit.deferred(conn):
+            await outbox.stage(conn, events)
+            await audit.append(conn, at=datetime.now(UTC), actor="a", action="one", entity="e:1")
+            await audit.append(conn, at=datetime.now(UTC), actor="a", action="two", entity="e:2")
+            await idempotency_rows.remember(conn, Remembered("clin-1", "k-1", "hmac-sha256:00", 201, '{"a": 1}'))
+            conn.add_query_logger(log)
+        await asyncio.sleep(0.05)  # the logger is called soon after each statement, not during it
+        conn.remove_query_logger(log)
+        assert len([q for q in seen if "hearth_" in q or "audit" in q]) == 1, seen
+        remembered = await conn.fetchrow("SELECT principal, key, status_code, response::text FROM hearth_idempotency")
+        assert tuple(remembered) == ("clin-1", "k-1", 201, '{"a": 1}')
+        assert await audit.verify(conn) == (2, None)
+        staged = await conn.fetch("SELECT event_id::text, key, headers FROM hearth_outbox ORDER BY id")
+        assert [r["event_id"] for r in staged] == [str(e.id) for e in events]
+        assert [r["key"] for r in staged] == ["pt-one-a", "pt-one-b", "pt-one-a"]
+        assert all(r["headers"] == '{"content-type": "application/cloudevents+json"}' for r in staged)
+
+
+async def test_a_key_held_elsewhere_is_waited_for_before_an_id_is_drawn_or_the_audit_lock_taken(
+    pool: asyncpg.Pool,
+) -> None:
+    """The order the relay relies on: a transaction draws its outbox ids only once it holds its keys' locks, so
+    for one key id order is commit order; and while it waits for them, it does not hold the service's audit lock."""
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtext('hearth_outbox:' || $1))", "pt-held")
+        ids_before = await holder.fetchval("SELECT last_value FROM hearth_outbox_id_seq")
+
+        async def write() -> None:
+            async with pool.acquire() as conn, conn.transaction(), at_commit.deferred(conn):
+                await outbox.stage(conn, [screened_event("pt-free"), screened_event("pt-held")])
+                await audit.append(conn, at=datetime.now(UTC), actor="a", action="waits", entity="e:1")
+
+        writer = asyncio.create_task(write())
+        async with pool.acquire() as watcher:
+            for _ in range(100):  # until the writer is waiting for the key's lock
+                waiting = await watcher.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event = 'advisory' AND query LIKE '%hearth_outbox%'"
+                )
+                if waiting:
+                    break
+                await asyncio.sleep(0.02)
+            assert waiting == 1
+            assert await watcher.fetchval("SELECT last_value FROM hearth_outbox_id_seq") == ids_before
+            assert await _other_can_lock(pool, "SELECT pg_try_advisory_xact_lock($1)", AUDIT_LOCK)
+        assert not writer.done()
+    await asyncio.wait_for(writer, 10)
+    async with pool.acquire() as conn:
+        assert [r[0] for r in await conn.fetch("SELECT key FROM hearth_outbox ORDER BY id")] == ["pt-free", "pt-held"]
+        assert await audit.verify(conn) == (1, None)

@@ -1,18 +1,20 @@
-"""Writes held back to the end of their transaction: the audit trail's rows and the outbox's rows.
+"""Writes held back to the end of their transaction: the outbox's rows, an HTTP command's idempotency row and the
+audit trail's rows.
 
-Both take a lock that other transactions of the service then wait on until COMMIT: the head of the audit chain
-(one lock for every change the service makes) and the key of each staged event.  Taken in the middle of a
-handler, they made every other request, batch and timer of the service wait for the rest of that handler, or of
-a whole inbox batch: profiles of the journey showed most of a service's database connections waiting on the
-audit lock while its holder waited for its own event loop.  Inside `deferred(conn)`, `audit.append` and
-`outbox.stage` on `conn` collect what they would write, and the scope writes it when it ends without an error:
-the outbox rows, then the audit rows, as the transaction's last statements.  The locks are then held for a few
-round trips, and always taken in one order (the event keys sorted, then the audit lock), so two deferred
-transactions cannot deadlock on them.
+The outbox and the audit trail take a lock that other transactions of the service then wait on until COMMIT:
+the head of the audit chain (one lock for every change the service makes) and the key of each staged event.
+Taken in the middle of a handler, they made every other request, batch and timer of the service wait for the
+rest of that handler, or of a whole inbox batch: profiles of the journey showed most of a service's database
+connections waiting on the audit lock while its holder waited for its own event loop.  Inside
+`deferred(conn)`, `audit.append`, `outbox.stage` and `idempotency_rows.remember` on `conn` collect what they
+would write, and the scope writes it when it ends without an error, as the transaction's last statement
+(chain.py runs its parts in order): the outbox rows, the idempotency row, then the audit rows.  The locks are
+then held for two round trips, and always taken in one order (the event keys sorted, then the audit lock), so
+two deferred transactions cannot deadlock on them.
 
 A scope inside another on the same connection (around a savepoint) hands what it collected to the outer one
 when it ends without an error and drops it when it ends with one, as its savepoint is rolled back.  Outside any
-scope both write at once, as before.  What a transaction writes is unchanged: the same rows, in the same order,
+scope each writes at once.  What a transaction writes is unchanged: the same rows, in the same order,
 in the same transaction.
 """
 
@@ -24,7 +26,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import audit, outbox
+from . import audit, idempotency_rows, outbox
+from .chain import Chain
 from .db import Connection, is_transient
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ class Pending:
     conn: Connection
     audit: list[audit.Entry] = field(default_factory=list)
     outbox: list[tuple[Event[Any], str]] = field(default_factory=list)  # (event, topic)
+    remembered: list[idempotency_rows.Remembered] = field(default_factory=list)
     open: bool = True
 
 
@@ -69,13 +73,26 @@ async def deferred(conn: Connection, *, on_error: type[Exception] | None = None)
     if outer is not None:
         outer.audit.extend(pending.audit)
         outer.outbox.extend(pending.outbox)
+        outer.remembered.extend(pending.remembered)
         return
     try:
-        # The keys first: their locks are per patient, the audit lock is the service's, so it goes last and is
-        # held for three round trips (its head, the rows, the COMMIT).
-        await outbox.write(conn, pending.outbox)
-        await audit.write(conn, pending.audit)
+        await write(conn, pending)
     except Exception as exc:
         if on_error is None or is_transient(exc):
             raise
         raise on_error(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def write(conn: Connection, pending: Pending) -> None:
+    """The outbox rows, the idempotency row, then the audit rows: one statement (chain.py).  The keys first:
+    their locks are per patient, the audit lock is the service's, so it goes last and is held for two round
+    trips (this statement, the COMMIT)."""
+    chain = Chain()
+    if pending.outbox:
+        outbox.add_to(chain, pending.outbox)
+    if pending.remembered:
+        idempotency_rows.add_to(chain, pending.remembered)
+    if pending.audit:
+        await conn.execute(chain.sql(audit.call(chain, pending.audit)), *chain.args)
+    elif chain:
+        await conn.execute(chain.sql(), *chain.args)

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from . import at_commit
+from .chain import Chain
 from .db import Connection
 
 GENESIS = "0" * 64
@@ -73,15 +74,21 @@ async def write(conn: Connection, entries: Sequence[Entry]) -> None:
     """Chain `entries`, in order, onto the head of the trail: one round trip."""
     if not entries:
         return
-    await conn.execute(
-        "SELECT audit.append_all($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::bytea[])",
-        [e.at for e in entries],
-        [e.actor for e in entries],
-        [e.action for e in entries],
-        [e.entity for e in entries],
-        [orjson.dumps(e.details, option=orjson.OPT_SORT_KEYS).decode() for e in entries],
-        [canonical_rest(e.at, e.actor, e.action, e.entity, e.details) for e in entries],
+    chain = Chain()
+    await conn.execute(chain.sql(call(chain, entries)), *chain.args)
+
+
+def call(chain: Chain, entries: Sequence[Entry]) -> str:
+    """The call of `audit.append_all` that appends `entries`, its parameters added to `chain`."""
+    values = (
+        chain.param([e.at for e in entries], "timestamptz[]"),
+        chain.param([e.actor for e in entries], "text[]"),
+        chain.param([e.action for e in entries], "text[]"),
+        chain.param([e.entity for e in entries], "text[]"),
+        chain.param([orjson.dumps(e.details, option=orjson.OPT_SORT_KEYS).decode() for e in entries], "jsonb[]"),
+        chain.param([canonical_rest(e.at, e.actor, e.action, e.entity, e.details) for e in entries], "bytea[]"),
     )
+    return f"audit.append_all({', '.join(values)})"
 
 
 async def missing_bootstrap(conn: Connection) -> str | None:

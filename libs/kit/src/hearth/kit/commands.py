@@ -26,8 +26,10 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from . import idempotency_rows
 from .context import EventContext
 from .http_errors import ApiError
+from .idempotency_rows import Remembered
 from .tracing import current_traceparent
 from .tx import Tx
 from .uow import UnitOfWork
@@ -96,16 +98,9 @@ async def run_command(
                 return int(stored["status_code"]), orjson.loads(stored["response"])
         result = await fn(tx)
         body = result.model_dump(mode="json")
-        if key is not None:
-            await tx.conn.execute(
-                "INSERT INTO hearth_idempotency (principal, key, request_hash, status_code, response)"
-                " VALUES ($1, $2, $3, $4, $5::jsonb)",
-                principal,
-                key,
-                fingerprint,
-                status_code,
-                orjson.dumps(without_personal_text(result)).decode(),
-            )
+        if key is not None:  # written with the transaction's last statement (at_commit.py)
+            response = orjson.dumps(without_personal_text(result)).decode()
+            await idempotency_rows.remember(tx.conn, Remembered(principal, key, fingerprint, status_code, response))
         return status_code, body
 
     for _ in range(3):
@@ -113,7 +108,7 @@ async def run_command(
             code, body = await uow.run(attempt, context, give_up_after=10.0)
             return JSONResponse(body, status_code=code)
         except asyncpg.UniqueViolationError as exc:
-            if key is None or exc.constraint_name != "hearth_idempotency_pkey":
+            if key is None or exc.constraint_name != idempotency_rows.PRIMARY_KEY:
                 raise
     raise ApiError(409, "idempotency_conflict", "a concurrent request with the same Idempotency-Key is in progress")
 

@@ -15,6 +15,7 @@ import orjson
 from hearth.contracts import Event, topic_for
 
 from . import at_commit, telemetry
+from .chain import Chain
 from .db import Connection
 
 CHANNEL = "hearth_outbox"
@@ -31,25 +32,41 @@ async def stage(conn: Connection, events: Sequence[Event[Any]], topic_of: Callab
 
 
 async def write(conn: Connection, staged: Sequence[tuple[Event[Any], str]]) -> None:
-    """Insert (event, topic) pairs, in order, after locking their keys."""
+    """Insert (event, topic) pairs, in order, after locking their keys: one statement."""
     if not staged:
         return
+    chain = Chain()
+    add_to(chain, staged)
     with telemetry.child_span("outbox stage", lambda: {"hearth.event_types": sorted({e.type for e, _ in staged})}):
-        await _write(conn, staged)
+        await conn.execute(chain.sql(), *chain.args)
 
 
-async def _write(conn: Connection, staged: Sequence[tuple[Event[Any], str]]) -> None:
-    # Sorted keys, locked in array order by one statement: two transactions locking the same keys cannot deadlock.
-    # The notification is delivered at commit only (once: identical ones of a transaction are folded into one),
-    # so the relay wakes exactly when there is something visible to send.
-    await conn.execute(
+def add_to(chain: Chain, staged: Sequence[tuple[Event[Any], str]]) -> None:
+    """The writes of `staged` as parts of `chain`: their keys locked, then their rows inserted."""
+    # Sorted keys, locked in array order: two transactions locking the same keys cannot deadlock.  The
+    # notification is delivered at commit only (once: identical ones of a transaction are folded into one), so the
+    # relay wakes exactly when there is something visible to send.
+    keys = chain.param(sorted({e.partitionkey for e, _ in staged}), "text[]")
+    chain.add(
+        "locked",
         f"SELECT pg_advisory_xact_lock(hashtext('hearth_outbox:' || k)), pg_notify('{CHANNEL}', '')"
-        " FROM unnest($1::text[]) AS k",
-        sorted({e.partitionkey for e, _ in staged}),
+        f" FROM unnest({keys}) AS k{chain.gate()}",
     )
-    headers = orjson.dumps(CONTENT_TYPE_HEADER).decode()
-    await conn.executemany(
+    # Every key is locked before the first id is drawn, so a key's ids follow its commit order (the module's
+    # docstring); ids are drawn in the staged order.
+    rows = ", ".join(
+        (
+            chain.param([e.id for e, _ in staged], "uuid[]"),
+            chain.param([topic for _, topic in staged], "text[]"),
+            chain.param([e.partitionkey for e, _ in staged], "text[]"),
+            chain.param([e.type for e, _ in staged], "text[]"),
+            chain.param([e.to_json() for e, _ in staged], "bytea[]"),
+        )
+    )
+    headers = chain.param(orjson.dumps(CONTENT_TYPE_HEADER).decode(), "jsonb")
+    chain.add(
+        "staged",
         "INSERT INTO hearth_outbox (event_id, topic, key, event_type, payload, headers)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-        [(e.id, topic, e.partitionkey, e.type, e.to_json(), headers) for e, topic in staged],
+        f" SELECT r.e, r.t, r.k, r.y, r.p, {headers} FROM unnest({rows}) WITH ORDINALITY AS r(e, t, k, y, p, n)"
+        f"{chain.gate()} ORDER BY r.n RETURNING 1",
     )

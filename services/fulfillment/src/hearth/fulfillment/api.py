@@ -43,11 +43,10 @@ def router(policies: Policies) -> APIRouter:
         offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
     ) -> OrderList:
         async with runtime.pool.acquire() as conn:
-            orders = await store.find(
+            found = await store.find(
                 conn, patient_id=patient_id, flagged=flagged, status=status, limit=limit, offset=offset
             )
-            where = await vault.destinations(conn, [o.order_id for o in orders])
-            return OrderList(orders=[OrderView.of(o, where[o.order_id]) for o in orders])
+        return OrderList(orders=[OrderView.of(order, destination) for order, destination in found])
 
     @api.get("/orders/{order_id}", summary="One order with its boxes (operations, pharmacy)")
     async def get_order(order_id: OrderId, runtime: RuntimeDep, _: Reader) -> OrderView:

@@ -17,7 +17,7 @@ from hearth.kit.tx import Tx
 from hearth.kit.vault import Vault
 
 from . import domain, store, vault
-from .model import Order, Policies, Policy, Result
+from .model import Destination, Order, Policies, Policy, Result
 from .views import OrderView, ShippingDetailsReceipt
 
 
@@ -69,29 +69,34 @@ async def on_session_started(event: Event[SessionStarted], tx: Tx, *, policies: 
 
 async def move_box(tx: Tx, order_id: str, actor: str, step: Callable[..., Result], **kwargs: Any) -> OrderView:
     """A pharmacy or carrier step on one box (`step` is domain.pack, deliver, mark_returned or mark_lost)."""
-    order = await _load(tx, order_id)
-    return await _commit(tx, step(order, now=tx.now, **kwargs), actor)
+    order, destination = await _load(tx, order_id)
+    result = step(order, now=tx.now, **kwargs)
+    await _commit(tx, result, actor)
+    return OrderView.of(result.order, destination)
 
 
 async def ship_box(
     tx: Tx, order_id: str, box_number: int, carrier: str, tracking_number: str, actor: str, policy: Policy
 ) -> OrderView:
-    order = await _load(tx, order_id)
+    order, destination = await _load(tx, order_id)
     result = domain.ship(
         order,
         box_number,
         carrier=carrier,
         tracking_number=tracking_number,
-        destination=await vault.destination(tx.conn, order_id),
+        destination=destination,
         now=tx.now,
         policy=policy,
     )
-    return await _commit(tx, result, actor)
+    await _commit(tx, result, actor)
+    return OrderView.of(result.order, destination)
 
 
 async def resolve_flag(tx: Tx, order_id: str, flag: str, actor: str, policy: Policy) -> OrderView:
-    order = await _load(tx, order_id)
-    return await _commit(tx, domain.resolve_flag(order, flag, now=tx.now, policy=policy), actor)
+    order, destination = await _load(tx, order_id)
+    result = domain.resolve_flag(order, flag, now=tx.now, policy=policy)
+    await _commit(tx, result, actor)
+    return OrderView.of(result.order, destination)
 
 
 async def give_shipping_details(
@@ -99,7 +104,7 @@ async def give_shipping_details(
 ) -> ShippingDetailsReceipt:
     """`patient`: when a patient gives them, only for an order of their own."""
     with redact_values(*details.values()):
-        order = await _load(tx, order_id)
+        order, _ = await _load(tx, order_id)
         if patient is not None and patient != order.patient_id:
             raise OrderNotFound(order_id)
         domain.accept_destination(order, details.state)
@@ -115,16 +120,17 @@ async def give_shipping_details(
     return ShippingDetailsReceipt(order_id=order_id, status="provided", ship_to_state=details.state, updated_at=tx.now)
 
 
-async def _load(tx: Tx, order_id: str) -> Order:
-    order = await store.load(tx.conn, order_id, lock=True)
-    if order is None:
+async def _load(tx: Tx, order_id: str) -> tuple[Order, Destination]:
+    """The order to change, locked, and where it ships (which no step of it changes)."""
+    found = await store.load_for_change(tx.conn, order_id)
+    if found is None:
         raise OrderNotFound(order_id)
     if telemetry.current_tracer() is not None:  # a pharmacy or carrier step: a trace of its own, linked
         telemetry.link_to(await store.order_traceparent(tx.conn, order_id))
-    return order
+    return found
 
 
-async def _commit(tx: Tx, result: Result, actor: str, **context: Any) -> OrderView:
+async def _commit(tx: Tx, result: Result, actor: str, **context: Any) -> None:
     order = result.order
     if result.changes:
         await store.save(tx.conn, order, tx.now)
@@ -139,7 +145,6 @@ async def _commit(tx: Tx, result: Result, actor: str, **context: Any) -> OrderVi
         )
         if change.event is not None:
             tx.emit(change.event, subject=order.patient_id)
-    return OrderView.of(order, await vault.destination(tx.conn, order.order_id))
 
 
 def _by(event: Event[Any]) -> str:

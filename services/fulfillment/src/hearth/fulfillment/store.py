@@ -9,7 +9,8 @@ import asyncpg
 
 from hearth.kit.db import Connection
 
-from .model import Box, Order
+from . import vault
+from .model import Box, Destination, Order
 
 _ORDER_COLUMNS = (
     "order_id", "approval_id", "patient_id", "plan", "dose_count", "patient_state", "prescriber_license_state",
@@ -37,31 +38,54 @@ async def load(conn: Connection, order_id: str, *, lock: bool = False) -> Order 
     return None if row is None else await _with_boxes(conn, row)
 
 
+async def load_for_change(conn: Connection, order_id: str) -> tuple[Order, Destination] | None:
+    """The order, locked until the transaction ends, with its boxes and where it ships: two statements, the
+    lock first (a read in the locking statement would see the boxes as they were before it waited for the lock)."""
+    row = await conn.fetchrow("SELECT * FROM orders WHERE order_id = $1 FOR UPDATE", order_id)
+    if row is None:
+        return None
+    (rest,) = await conn.fetch(  # always one row: no FROM
+        f"SELECT {_BOXES_OF.format('$1')} AS boxes, {vault.DESTINATION.format('$1')} AS d", order_id
+    )
+    return _order(row, _boxes_of(rest["boxes"])), vault.destination_of(rest["d"])
+
+
 async def load_by_approval(conn: Connection, approval_id: str) -> Order | None:
     row = await conn.fetchrow("SELECT * FROM orders WHERE approval_id = $1 FOR UPDATE", approval_id)
     return None if row is None else await _with_boxes(conn, row)
 
 
 async def save(conn: Connection, order: Order, now: datetime) -> None:
-    """Inserts or updates the order and its boxes. A second order for one approval violates a unique key."""
+    """Inserts or updates the order and its boxes, in one statement. A second order for one approval violates a
+    unique key."""
     values = [getattr(order, c) for c in _ORDER_COLUMNS]
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_CHANGING, "updated_at"))
+    first_box = len(values) + 3
     await conn.execute(
-        f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}, status, updated_at)"
-        f" VALUES ({', '.join(f'${i}' for i in range(1, len(values) + 3))})"
-        f" ON CONFLICT (order_id) DO UPDATE SET {updates}",
+        f"WITH saved AS ({_SAVE_ORDER}) {_SAVE_BOXES.format(*(f'${first_box + i}' for i in range(len(_BOX_TYPES))))}",
         *[list(v) if isinstance(v, tuple) else v for v in values],
         order.status,
         now,
+        order.order_id,
+        *([getattr(b, c) for b in order.boxes] for c in _BOX_COLUMNS),
     )
-    box_columns = ("order_id", "box_number", *_BOX_COLUMNS[1:])
-    box_updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _BOX_COLUMNS if c not in ("number", "doses", "created_at"))
-    await conn.executemany(
-        f"INSERT INTO order_boxes ({', '.join(box_columns)})"
-        f" VALUES ({', '.join(f'${i}' for i in range(1, len(box_columns) + 1))})"
-        f" ON CONFLICT (order_id, box_number) DO UPDATE SET {box_updates}",
-        [(order.order_id, *(getattr(b, c) for c in _BOX_COLUMNS)) for b in order.boxes],
-    )
+
+
+_SAVE_ORDER = (
+    f"INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}, status, updated_at)"
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_ORDER_COLUMNS) + 3))})"
+    f" ON CONFLICT (order_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in (*_CHANGING, 'updated_at'))}"
+)
+_BOX_TYPES = ("text", *("int", "int", "text", "text", "text", "text"), *("timestamptz",) * 7)
+# Every box's columns as one array each ({0} is the order id); the order's row, referenced by the boxes, is
+# inserted by the same statement, which the foreign key's check (run at its end) sees.
+_SAVE_BOXES = (
+    f"INSERT INTO order_boxes (order_id, box_number, {', '.join(_BOX_COLUMNS[1:])})"
+    " SELECT {0}::text, b.* FROM unnest("
+    + ", ".join(f"{{{i + 1}}}::{t}[]" for i, t in enumerate(_BOX_TYPES[1:]))
+    + ") AS b"
+    " ON CONFLICT (order_id, box_number) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _BOX_COLUMNS if c not in ("number", "doses", "created_at"))
+)
 
 
 async def find(
@@ -72,19 +96,20 @@ async def find(
     status: str | None,
     limit: int,
     offset: int,
-) -> list[Order]:
+) -> list[tuple[Order, Destination]]:
+    """The orders that match, oldest first, each with its boxes and where it ships: one statement."""
     rows = await conn.fetch(
-        "SELECT * FROM orders WHERE ($1::text IS NULL OR patient_id = $1)"
-        " AND ($2::boolean IS NULL OR (cardinality(flags) > 0) = $2) AND ($3::text IS NULL OR status = $3)"
-        " ORDER BY created_at, order_id LIMIT $4 OFFSET $5",
+        f"SELECT o.*, {_BOXES_OF.format('o.order_id')} AS boxes, {vault.DESTINATION.format('o.order_id')} AS d"
+        " FROM orders o WHERE ($1::text IS NULL OR o.patient_id = $1)"
+        " AND ($2::boolean IS NULL OR (cardinality(o.flags) > 0) = $2) AND ($3::text IS NULL OR o.status = $3)"
+        " ORDER BY o.created_at, o.order_id LIMIT $4 OFFSET $5",
         patient_id,
         flagged,
         status,
         limit,
         offset,
     )
-    boxes = await _boxes(conn, [r["order_id"] for r in rows])
-    return [_order(r, boxes.get(r["order_id"], ())) for r in rows]
+    return [(_order(r, _boxes_of(r["boxes"])), vault.destination_of(r["d"])) for r in rows]
 
 
 async def record_revocation(
@@ -137,6 +162,17 @@ async def _boxes(conn: Connection, order_ids: Sequence[str]) -> dict[str, tuple[
         values = {c: r["box_number" if c == "number" else c] for c in _BOX_COLUMNS}
         found.setdefault(r["order_id"], []).append(Box(**values))
     return {k: tuple(v) for k, v in found.items()}
+
+
+# The boxes of the order `{}` (a column or parameter) as one array of rows, for a statement that reads more.
+_BOXES_OF = (
+    f"ARRAY(SELECT ROW(box_number, {', '.join(_BOX_COLUMNS[1:])}) FROM order_boxes WHERE order_id = {{}}"
+    " ORDER BY box_number)"
+)
+
+
+def _boxes_of(rows: Sequence[Sequence[object]]) -> tuple[Box, ...]:
+    return tuple(Box(**dict(zip(_BOX_COLUMNS, r, strict=True))) for r in rows)  # type: ignore[arg-type]
 
 
 def _order(row: asyncpg.Record, boxes: tuple[Box, ...]) -> Order:

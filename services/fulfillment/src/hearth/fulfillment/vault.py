@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from hearth.kit.crypto import DataKey
 from hearth.kit.db import Connection
@@ -82,17 +83,25 @@ async def destination(conn: Connection, order_id: str) -> Destination:
 async def destinations(conn: Connection, order_ids: Sequence[str]) -> dict[str, Destination]:
     """`destination` of each order, in one statement (a list of orders is one round trip, not one per order)."""
     rows = await conn.fetch(
-        "SELECT d.order_id, d.ship_to_state, k.shredded_at FROM shipping_details d JOIN hearth_data_keys k"
-        " USING (key_id) WHERE d.order_id = ANY($1::text[])",
-        list(order_ids),
+        f"SELECT o, {DESTINATION.format('o')} AS destination FROM unnest($1::text[]) AS o", list(order_ids)
     )
-    found = {
-        r["order_id"]: Destination("erased")
-        if r["shredded_at"] is not None
-        else Destination("provided", r["ship_to_state"])
-        for r in rows
-    }
-    return {order_id: found.get(order_id, Destination("missing")) for order_id in order_ids}
+    return {r["o"]: destination_of(r["destination"]) for r in rows}
+
+
+# Where the order `{}` (a column or parameter) ships, as one composite value for a statement that reads more:
+# NULL when no details were given, else the approved state and when the patient's key was destroyed (if it was).
+DESTINATION = (
+    "(SELECT ROW(d.ship_to_state, k.shredded_at) FROM shipping_details d JOIN hearth_data_keys k USING (key_id)"
+    " WHERE d.order_id = {})"
+)
+
+
+def destination_of(value: Any) -> Destination:
+    """The Destination of a `DESTINATION` value."""
+    if value is None:
+        return Destination("missing")
+    state, shredded_at = value
+    return Destination("erased") if shredded_at is not None else Destination("provided", state)
 
 
 async def get(conn: Connection, vault: Vault, order_id: str) -> ShippingDetails | None:

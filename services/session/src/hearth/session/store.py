@@ -19,8 +19,14 @@ async def load_patient(conn: Connection, patient_id: str, *, lock: bool = True) 
     """The patient's view; with `lock`, its row is created if new and locked until the transaction ends, so
     two starts (or a start and an event) for one patient run one after the other."""
     if lock:
-        await conn.execute("INSERT INTO session_patients (patient_id) VALUES ($1) ON CONFLICT DO NOTHING", patient_id)
-        await conn.execute("SELECT 1 FROM session_patients WHERE patient_id = $1 FOR UPDATE", patient_id)
+        # One statement creates the row or locks the one there: ON CONFLICT DO UPDATE locks the conflicting row
+        # even when its WHERE lets nothing be updated (so no new row version is written).  The view is read by
+        # the next statement, whose snapshot is taken once the lock is held.
+        await conn.execute(
+            "INSERT INTO session_patients (patient_id) VALUES ($1)"
+            " ON CONFLICT (patient_id) DO UPDATE SET patient_id = EXCLUDED.patient_id WHERE false",
+            patient_id,
+        )
     (row,) = await conn.fetch(_PATIENT_VIEW, patient_id)  # always one row: no FROM
     return Patient(
         patient_id,
@@ -49,43 +55,38 @@ async def patient_exists(conn: Connection, patient_id: str) -> bool:
 
 
 async def save_patient(conn: Connection, patient: Patient) -> None:
-    await conn.executemany(
-        "INSERT INTO session_approvals (patient_id, approval_id, plan, dose_count, starting_dose_mg,"
-        " approved_at, revoked_at, dose_mg) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (patient_id, approval_id) DO UPDATE SET plan = excluded.plan,"
-        " dose_count = excluded.dose_count, starting_dose_mg = excluded.starting_dose_mg,"
-        " approved_at = excluded.approved_at, revoked_at = excluded.revoked_at, dose_mg = excluded.dose_mg",
-        [
-            (
-                patient.patient_id,
-                a.approval_id,
-                a.plan,
-                a.dose_count,
-                a.starting_dose_mg,
-                a.approved_at,
-                a.revoked_at,
-                a.dose_mg,
-            )
-            for a in patient.approvals
-        ],
+    """The patient's approvals and boxes, inserted or updated by one statement."""
+    await conn.execute(
+        _SAVE_PATIENT,
+        patient.patient_id,
+        *([getattr(a, c) for a in patient.approvals] for c in _APPROVAL),
+        *([getattr(b, c) for b in patient.boxes] for c in _BOX),
     )
-    await conn.executemany(
-        "INSERT INTO session_boxes (patient_id, order_id, box_number, approval_id, doses_in_box, shipped,"
-        " delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT (patient_id, order_id, box_number) DO UPDATE SET shipped = excluded.shipped,"
-        " delivered_at = excluded.delivered_at",
-        [
-            (patient.patient_id, b.order_id, b.box_number, b.approval_id, b.doses_in_box, b.shipped, b.delivered_at)
-            for b in patient.boxes
-        ],
-    )
+
+
+_SAVE_PATIENT = (
+    f"WITH approvals AS (INSERT INTO session_approvals (patient_id, {', '.join(_APPROVAL)})"
+    " SELECT $1, a.* FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[],"
+    " $7::timestamptz[], $8::int[]) AS a"
+    " ON CONFLICT (patient_id, approval_id) DO UPDATE SET plan = excluded.plan,"
+    " dose_count = excluded.dose_count, starting_dose_mg = excluded.starting_dose_mg,"
+    " approved_at = excluded.approved_at, revoked_at = excluded.revoked_at, dose_mg = excluded.dose_mg)"
+    f" INSERT INTO session_boxes (patient_id, {', '.join(_BOX)})"
+    " SELECT $1, b.* FROM unnest($9::text[], $10::text[], $11::int[], $12::int[], $13::boolean[],"
+    " $14::timestamptz[]) AS b"
+    " ON CONFLICT (patient_id, order_id, box_number) DO UPDATE SET shipped = excluded.shipped,"
+    " delivered_at = excluded.delivered_at"
+)
 
 
 async def insert_session(conn: Connection, session: Session, request: StartRequest, started_by: str) -> None:
+    """The session and its check-ins: one statement (the check-ins' foreign key is checked at its end)."""
     await conn.execute(
-        "INSERT INTO sessions (session_id, patient_id, approval_id, session_number, dose_mg, dose_finding,"
-        " started_at, started_by, bp_systolic, bp_diastolic, bp_taken_at, support_person_present, status)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "WITH started AS (INSERT INTO sessions (session_id, patient_id, approval_id, session_number, dose_mg,"
+        " dose_finding, started_at, started_by, bp_systolic, bp_diastolic, bp_taken_at, support_person_present,"
+        " status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13))"
+        " INSERT INTO session_check_ins (session_id, check_in_index, due_at, status)"
+        " SELECT $1, c.* FROM unnest($14::int[], $15::timestamptz[], $16::text[]) AS c",
         session.session_id,
         session.patient_id,
         session.approval_id,
@@ -99,10 +100,9 @@ async def insert_session(conn: Connection, session: Session, request: StartReque
         request.taken_at,
         request.support_person_present,
         session.status,
-    )
-    await conn.executemany(
-        "INSERT INTO session_check_ins (session_id, check_in_index, due_at, status) VALUES ($1, $2, $3, $4)",
-        [(session.session_id, c.index, c.due_at, c.status) for c in session.check_ins],
+        [c.index for c in session.check_ins],
+        [c.due_at for c in session.check_ins],
+        [c.status for c in session.check_ins],
     )
 
 

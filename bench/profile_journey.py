@@ -123,6 +123,8 @@ async def main(patients: int, label: str, rate: int, spy: bool, per_minute: floa
     print(f"  patients per minute {len(run.records) / elapsed * 60:.1f}; failures {len(failures)} {failures[:3]}")
     print(f"  approval to box-shipped p50 {_p50(shipped):.0f} ms, p99 {_p99(shipped):.0f} ms")
     print(f"  session-completed to integration-due p50 {_p50(due):.0f} ms, p99 {_p99(due):.0f} ms")
+    found = [r.order_found_after * 1000 for r in run.records if r.order_found_after is not None]
+    print(f"  order created to found by the simulated patient p50 {_p50(found):.0f} ms, p99 {_p99(found):.0f} ms")
     total = sum(cpu.values())
     for name, seconds in cpu.items():
         share = seconds / elapsed

@@ -150,9 +150,13 @@ def _hops(by_patient: dict[str, list[Any]], records: Sequence[Record], label: st
     ids = {r.persona.patient_id for r in records}
     mine = {pid: events for pid, events in by_patient.items() if pid in ids}
     shipped = _gaps(mine, "approved", "box-shipped")
+    # Part of approval → box-shipped is the simulated patient's own: from the order's creation to its finding it.
+    found = [r.order_found_after * 1000 for r in records if r.order_found_after is not None]
     return {
         f"{label}approval to box-shipped p50 ms": _p50(shipped),
         f"{label}approval to box-shipped p99 ms": _p99(shipped),
+        f"{label}order created to found by the simulated patient p50 ms": _p50(found),
+        f"{label}order created to found by the simulated patient p99 ms": _p99(found),
         f"{label}session-completed to integration-due p99 ms": _p99(
             _gaps(mine, "session-completed", "integration-due")
         ),

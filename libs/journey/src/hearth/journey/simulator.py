@@ -20,6 +20,10 @@ from .personas import Persona, intake_body
 from .timings import Timings
 
 WAIT = 60.0  # how long a step waits for an event of another service to have been applied
+# The longest a step waits between two asks.  The simulated people have no think time: how long they take to
+# notice a change must not grow with how long the change took, or the figures measure the asking (with a
+# ceiling of a second, an order that appeared after 1.4 s was found after 2.1 s).
+LONGEST_ASK_INTERVAL = 0.25
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Record:
     late: list[tuple[str, int]] = field(default_factory=list)  # attempted, but after the service reported it missed
     integrations: list[str] = field(default_factory=list)
     error: str | None = None
+    order_found_after: float | None = None  # seconds from the order's creation to the patient finding it
     started: float = 0.0  # event-loop times of the patient's first request and of the end of its journey
     finished: float = 0.0
 
@@ -102,6 +107,8 @@ class Simulator:
     async def _fulfil(self, p: Persona, record: Record) -> None:
         order = await self._until(lambda: self._order_of(p.patient_id), "an order for the approval")
         record.order_id = order["order_id"]
+        created = datetime.fromisoformat(order["created_at"])
+        record.order_found_after = (datetime.now(UTC) - created).total_seconds()
         await self.api.post(
             "fulfillment",
             f"/orders/{record.order_id}/shipping-details",
@@ -246,7 +253,7 @@ class Simulator:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"waited {self.patience:.0f}s for {what}")
             await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
+            delay = min(delay * 1.5, LONGEST_ASK_INTERVAL)
 
 
 def _code(refused: Refused, code: str) -> bool:

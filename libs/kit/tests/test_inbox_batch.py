@@ -4,7 +4,10 @@ position after the batch is written with its effects."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+
+import asyncpg
 
 from hearth.contracts import spec_for, topic_for
 from hearth.contracts.events.screening import Screened
@@ -153,3 +156,31 @@ async def test_replay_processes_the_stored_record_here_only(pool, unique_name):
     assert await pool.fetchval("SELECT count(*) FROM test_effects") == 1
     async with pool.acquire() as conn:
         assert await positions.load(conn, "followup") == {(topic, 0): 1}, "replay moved a position"
+
+
+async def test_a_batch_that_succeeds_takes_no_savepoint_and_writes_its_position_last(pool, kit_dsn, unique_name):
+    """The fast pass is the transaction's first part: a failure rolls back the whole transaction (the test above
+    shows the batch then settled record by record), so a batch that succeeds needs no savepoint around it."""
+    prefix = unique_name("ibs") + "."
+    topic = prefix + topic_for(Screened)
+    events = [screened_event(f"pt-s{i}") for i in range(5)]
+    batch = [Record(topic, 0, i, e.partitionkey.encode(), e.to_json()) for i, e in enumerate(events)]
+    statements: list[str] = []
+
+    def log(record) -> None:
+        statements.append(record.query)
+
+    async with asyncpg.create_pool(kit_dsn, min_size=1, max_size=1) as one:
+        async with one.acquire() as conn:
+            conn.add_query_logger(log)
+        assert await _inbox(one, prefix).handle_batch(batch) is Outcome.APPLIED
+        await asyncio.sleep(0.05)  # the logger is called soon after each statement, not during it
+    assert any("hearth_inbox" in q for q in statements), statements
+    assert not [q for q in statements if "SAVEPOINT" in q.upper()], statements
+    # The position goes in the transaction's last statement, with any outbox and audit rows (at_commit.py).
+    last = [q for q in statements if "hearth_consumer_positions" in q]
+    assert len(last) == 1 and last[0].startswith("WITH positioned"), statements
+    assert statements[statements.index(last[0]) + 1] == "COMMIT;", statements
+    async with pool.acquire() as conn:
+        assert await positions.load(conn, "followup") == {(topic, 0): 5}
+    assert await pool.fetchval("SELECT count(*) FROM test_effects") == 5

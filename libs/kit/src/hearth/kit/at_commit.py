@@ -6,9 +6,10 @@ the head of the audit chain (one lock for every change the service makes) and th
 Taken in the middle of a handler, they made every other request, batch and timer of the service wait for the
 rest of that handler, or of a whole inbox batch: profiles of the journey showed most of a service's database
 connections waiting on the audit lock while its holder waited for its own event loop.  Inside
-`deferred(conn)`, `audit.append`, `outbox.stage` and `idempotency_rows.remember` on `conn` collect what they
-would write, and the scope writes it when it ends without an error, as the transaction's last statement
-(chain.py runs its parts in order): the outbox rows, the idempotency row, then the audit rows.  The locks are
+`deferred(conn)`, `audit.append`, `outbox.stage`, `idempotency_rows.remember` and `positions.save` on `conn`
+collect what they would write, and the scope writes it when it ends without an error, as the transaction's last
+statement (chain.py runs its parts in order): the outbox rows, the idempotency row, the consumer's position,
+then the audit rows.  The locks are
 then held for two round trips, and always taken in one order (the event keys sorted, then the audit lock), so
 two deferred transactions cannot deadlock on them.
 
@@ -20,7 +21,7 @@ in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Pending:
     audit: list[audit.Entry] = field(default_factory=list)
     outbox: list[tuple[Event[Any], str]] = field(default_factory=list)  # (event, topic)
     remembered: list[idempotency_rows.Remembered] = field(default_factory=list)
+    parts: list[Callable[[Chain], None]] = field(default_factory=list)  # other writes (a consumer's position)
     open: bool = True
 
 
@@ -74,6 +76,7 @@ async def deferred(conn: Connection, *, on_error: type[Exception] | None = None)
         outer.audit.extend(pending.audit)
         outer.outbox.extend(pending.outbox)
         outer.remembered.extend(pending.remembered)
+        outer.parts.extend(pending.parts)
         return
     try:
         await write(conn, pending)
@@ -92,7 +95,21 @@ async def write(conn: Connection, pending: Pending) -> None:
         outbox.add_to(chain, pending.outbox)
     if pending.remembered:
         idempotency_rows.add_to(chain, pending.remembered)
+    for add in pending.parts:
+        add(chain)
     if pending.audit:
         await conn.execute(chain.sql(audit.call(chain, pending.audit)), *chain.args)
     elif chain:
         await conn.execute(chain.sql(), *chain.args)
+
+
+async def write_last(conn: Connection, add: Callable[[Chain], None]) -> None:
+    """A write to make with the transaction's last statement (`add` puts it in a chain: after the idempotency row,
+    before the audit rows) when a scope is open on `conn`; at once otherwise."""
+    pending = pending_for(conn)
+    if pending is not None:
+        pending.parts.append(add)
+        return
+    chain = Chain()
+    add(chain)
+    await conn.execute(chain.sql(), *chain.args)

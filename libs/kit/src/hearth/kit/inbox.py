@@ -131,20 +131,22 @@ class Inbox:
         return results
 
     async def _settle(self, records: Sequence[ConsumedRecord], *, keep_position: bool) -> list[tuple[str, Outcome]]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn:
             letters: list[tuple[ConsumedRecord, DeadLetterReason]] = []
             try:
-                # A savepoint around the fast pass; the batch's audit and outbox rows are written at its end
-                # (at_commit.py), so their locks are held from there to the COMMIT, not for the whole batch.
-                async with db.savepoint(conn), at_commit.deferred(conn, on_error=_HandlerFailed):
+                # The fast pass is the transaction's first part, so a failure rolls back the whole transaction
+                # rather than a savepoint (two round trips fewer per batch).  The batch's audit and outbox rows
+                # are written at the pass's end (at_commit.py), so their locks are held from there to the
+                # COMMIT, not for the whole batch.
+                async with conn.transaction(), at_commit.deferred(conn, on_error=_HandlerFailed):
                     settled = await self._settle_fast(conn, records, letters)
+                    await self._finish(conn, records, letters, keep_position=keep_position)  # the position: last
             except _HandlerFailed:
                 # Some handler failed: settle this batch again record by record, counting its attempts.
                 letters = []
-                settled = [await self._settle_one(conn, record, letters) for record in records]
-            await record_letters(conn, self.consumer, letters)
-            if keep_position:
-                await positions.save(conn, self.consumer, records)
+                async with conn.transaction():
+                    settled = [await self._settle_one(conn, record, letters) for record in records]
+                    await self._finish(conn, records, letters, keep_position=keep_position)
         for record, reason in letters:
             metrics.RECORDS_REJECTED.labels(self.service, reason.code).inc()
             log.error(
@@ -156,6 +158,18 @@ class Inbox:
                 offset=record.offset,
             )
         return settled
+
+    async def _finish(
+        self,
+        conn: Connection,
+        records: Sequence[ConsumedRecord],
+        letters: list[tuple[ConsumedRecord, DeadLetterReason]],
+        *,
+        keep_position: bool,
+    ) -> None:
+        await record_letters(conn, self.consumer, letters)
+        if keep_position:
+            await positions.save(conn, self.consumer, records)
 
     async def _settle_fast(
         self,

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from . import at_commit
+from .chain import Chain
 from .db import Connection
 from .dead_letters import ConsumedRecord
 
@@ -77,18 +79,27 @@ def find_gaps(
 
 async def save(conn: Connection, consumer: str, records: Sequence[ConsumedRecord]) -> None:
     """Record the position after a batch.  Never moves back: a member that lost its partitions while
-    settling a batch cannot rewind the member that took them over."""
+    settling a batch cannot rewind the member that took them over.  Inside `at_commit.deferred`, written with
+    the transaction's last statement."""
     after = next_offsets(records)
-    await conn.execute(
+    await at_commit.write_last(conn, lambda chain: _add_to(chain, consumer, after))
+
+
+def _add_to(chain: Chain, consumer: str, after: dict[TopicPartition, int]) -> None:
+    values = ", ".join(
+        (
+            chain.param([t for t, _ in after], "text[]"),
+            chain.param([p for _, p in after], "int[]"),
+            chain.param(list(after.values()), "bigint[]"),
+        )
+    )
+    chain.add(
+        "positioned",
         "INSERT INTO hearth_consumer_positions (consumer, topic, kafka_partition, next_offset)"
-        " SELECT $1, t, p, o FROM unnest($2::text[], $3::int[], $4::bigint[]) AS u(t, p, o)"
+        f" SELECT {chain.param(consumer, 'text')}, t, p, o FROM unnest({values}) AS u(t, p, o){chain.gate()}"
         " ON CONFLICT (consumer, topic, kafka_partition) DO UPDATE"
         " SET next_offset = greatest(hearth_consumer_positions.next_offset, excluded.next_offset),"
-        " updated_at = clock_timestamp()",
-        consumer,
-        [t for t, _ in after],
-        [p for _, p in after],
-        list(after.values()),
+        " updated_at = clock_timestamp() RETURNING 1",
     )
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from typing import cast
+
+import asyncpg
 
 from .harness import Bench
 from .machine import cpus, loadavg, until_quiet
@@ -48,11 +51,18 @@ async def journey_section(b: Bench) -> None:
     os.environ.setdefault("HEARTH_KAFKA_BOOTSTRAP", b.bootstrap)
     os.environ.setdefault("HEARTH_PG_ADMIN_DSN", b.admin_dsn)
     patients = b.sizes.patients
-    # The sections before leave work behind (autovacuum of their tables, the broker deleting their topics);
-    # the journey measures a sustained rate, so it starts once that is done.
+    # The sections before leave work behind (autovacuum of their tables, the broker deleting their topics, and
+    # the pages they dirtied, a million timers among them, which the cluster's next checkpoint writes — with fsync
+    # on, in the middle of the journey, stalling its commits for seconds); the journey measures a sustained rate,
+    # so it starts once that is done.  Its own checkpoints are counted.
+    wrote = await _checkpoint(b.admin_dsn)
     waited, busy = await until_quiet()
     load = loadavg()
-    b.say(f"journey: machine quiet after {waited:.0f} s ({busy:.0%} busy), load average {load}")
+    b.say(
+        f"journey: earlier sections' pages checkpointed in {wrote:.1f} s; machine quiet after {waited:.0f} s"
+        f" ({busy:.0%} busy), load average {load}"
+    )
+    checkpoints = await _checkpoints(b.admin_dsn)
 
     async def run() -> None:
         figures = cast(
@@ -64,6 +74,7 @@ async def journey_section(b: Bench) -> None:
                 sustain_seconds=b.sizes.journey_seconds,
             ),
         )
+        figures["Postgres checkpoints while it ran"] = float(await _checkpoints(b.admin_dsn) - checkpoints)
         for name, value in figures.items():
             b.add_row(journey_row(name))
             note = (
@@ -83,3 +94,23 @@ async def journey_section(b: Bench) -> None:
 
     await b.attempt(["journey"], "whole journey", run)
     # ----- end of the hook ---------------------------------------------------------------------------------
+
+
+async def _checkpoint(admin_dsn: str) -> float:
+    """Write every dirty page of the cluster now; the seconds it took."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        started = time.monotonic()
+        await conn.execute("CHECKPOINT")
+        return time.monotonic() - started
+    finally:
+        await conn.close()
+
+
+async def _checkpoints(admin_dsn: str) -> int:
+    """Checkpoints the cluster has made so far, timed or requested."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        return int(await conn.fetchval("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"))
+    finally:
+        await conn.close()

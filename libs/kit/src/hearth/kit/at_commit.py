@@ -22,7 +22,7 @@ in the same transaction.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -97,10 +97,10 @@ async def write(conn: Connection, pending: Pending) -> None:
         idempotency_rows.add_to(chain, pending.remembered)
     for add in pending.parts:
         add(chain)
-    if pending.audit:
-        await conn.execute(chain.sql(audit.call(chain, pending.audit)), *chain.args)
-    elif chain:
-        await conn.execute(chain.sql(), *chain.args)
+    final = audit.call(chain, pending.audit) if pending.audit else "1"
+    if chain or pending.audit:
+        with outbox.span(pending.outbox) if pending.outbox else nullcontext():
+            await conn.execute(chain.sql(final), *chain.args)
 
 
 async def write_last(conn: Connection, add: Callable[[Chain], None]) -> None:

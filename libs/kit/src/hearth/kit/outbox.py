@@ -37,8 +37,13 @@ async def write(conn: Connection, staged: Sequence[tuple[Event[Any], str]]) -> N
         return
     chain = Chain()
     add_to(chain, staged)
-    with telemetry.child_span("outbox stage", lambda: {"hearth.event_types": sorted({e.type for e, _ in staged})}):
+    with span(staged):
         await conn.execute(chain.sql(), *chain.args)
+
+
+def span(staged: Sequence[tuple[Event[Any], str]]) -> Any:
+    """The trace span of the statement that writes `staged` (with the transaction's other held-back writes)."""
+    return telemetry.child_span("outbox stage", lambda: {"hearth.event_types": sorted({e.type for e, _ in staged})})
 
 
 def add_to(chain: Chain, staged: Sequence[tuple[Event[Any], str]]) -> None:

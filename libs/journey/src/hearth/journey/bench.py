@@ -84,9 +84,11 @@ async def journey_figures(
     logs = Path(tempfile.mkdtemp(prefix="hearth-bench-journey-"))  # kept: the services' logs of the run
     async with running_journey(infra, f"bench-{os.getpid()}.", logs, ZERO) as run:
         cpu = CpuWindow(await journey_pids(run, local, infra.pg_admin_dsn), alone={SIMULATOR})
+        checkpoints = await checkpoints_of(infra.pg_admin_dsn)
         cpu.start()
         await drive(run, people[:arriving], ZERO, arrival_seconds=sustain_seconds, evenly=True)
         cpu_shares = cpu.stop()
+        checkpoints = await checkpoints_of(infra.pg_admin_dsn) - checkpoints
         sustained = run.records
         started = asyncio.get_running_loop().time()
         await drive(run, people[arriving:], ZERO, arrival_seconds=0)
@@ -104,6 +106,7 @@ async def journey_figures(
     figures[f"{patients} at once: patients per minute"] = len(burst) / elapsed * 60
     figures |= _hops(by_patient, burst, f"{patients} at once: ")
     figures["Postgres deadlocks in the services' databases"] = float(deadlocks)
+    figures[f"{per_minute:,.0f} arriving a minute: Postgres checkpoints meanwhile"] = float(checkpoints)
     figures |= {f"{name} peak RSS MiB": value for name, value in rss.items()}
     figures |= process_cpu.figures(cpu_shares)
     return figures
@@ -121,6 +124,16 @@ async def deadlocks_of(admin_dsn: str, dsns: Iterable[str]) -> int:
                 "SELECT coalesce(sum(deadlocks), 0) FROM pg_stat_database WHERE datname = ANY($1)", names
             )
         )
+    finally:
+        await conn.close()
+
+
+async def checkpoints_of(admin_dsn: str) -> int:
+    """Checkpoints the cluster has made so far, timed or requested (each writes every dirty page: with fsync on,
+    the commits of its last seconds wait for the disk)."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        return int(await conn.fetchval("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"))
     finally:
         await conn.close()
 

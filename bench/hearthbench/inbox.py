@@ -43,6 +43,8 @@ async def inbox_section(b: Bench) -> None:
             await b.attempt([f"inbox.{batch}{suffix}"], f"inbox batch {batch}{what}", through_kafka)
             alone = functools.partial(inbox_db_rate, b, events, batch, handler)
             await b.attempt([f"inbox.{batch}{suffix}.db"], f"inbox batch {batch}{what} without Kafka", alone)
+        bare = functools.partial(inbox_db_rate, b, events, batch, "none")
+        await b.attempt([f"inbox.{batch}.bare.db"], f"inbox batch {batch}, handler writing nothing", bare)
     for batch in b.args.inbox_batches:
         keys = [f"inbox.{batch}.lat.p50", f"inbox.{batch}.lat.p99"]
         await b.attempt(keys, f"hop latency batch {batch}", functools.partial(hop_latency, b, events, batch))

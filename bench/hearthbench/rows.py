@@ -50,6 +50,7 @@ inbox.{b}           | events/s  | pg.commit.1       | inbox batch {b}: dedupe + 
 inbox.{b}.db        | events/s  | pg.commit.1       | the same, Inbox.handle_batch alone (records in memory, no Kafka)
 inbox.{b}.run       | events/s  | pg.commit.1       | inbox batch {b}, batch handler: one INSERT for a run of events
 inbox.{b}.run.db    | events/s  | pg.commit.1       | the same, Inbox.handle_batch alone (records in memory, no Kafka)
+inbox.{b}.bare.db   | events/s  | pg.commit.1       | inbox batch {b}, a handler writing nothing (the kit's own cost)
 
 inbox.{b}.lat.p50   | ms        | kafka.lat.{b}.p50 | hop, batch {b}: producer commit → effect committed, p50
 inbox.{b}.lat.p99   | ms        | kafka.lat.{b}.p99 | hop, batch {b}: producer commit → effect committed, p99

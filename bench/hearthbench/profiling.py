@@ -12,11 +12,13 @@ PROFILE_STAGES = (
     "outbox-stage",
     "relay",
     "inbox-<batch>[-run]",
-    "inbox-db-<batch>[-run]",
+    "inbox-db-<batch>[-run|-bare]",
     "timers-schedule",
     "timers-fire",
 )
-PROFILE_PATTERN = re.compile(r"^(outbox-stage|relay|inbox-(db-)?[0-9]+(-run)?|timers-schedule|timers-fire)$")
+PROFILE_PATTERN = re.compile(
+    r"^(outbox-stage|relay|inbox-[0-9]+(-run)?|inbox-db-[0-9]+(-run|-bare)?|timers-schedule|timers-fire)$"
+)
 
 
 def write_profile(profiler: cProfile.Profile, stage: str, directory: Path) -> Path:

@@ -51,7 +51,12 @@ async def inbox_db_rate(b: Bench, events: Events, batch: int, handler: str) -> N
                     raise RuntimeError("a batch was not applied (see the log)")
                 settled += len(records[lo : lo + batch])
         wall, cpu = meter.stop()
+        # An APPLIED batch may still have dead-lettered records: count what was really applied.
+        applied = await pool.fetchval("SELECT count(*) FROM hearth_inbox")
+        letters = await pool.fetchval("SELECT count(*) FROM hearth_dead_letters")
     finally:
         await pool.close()
+    if applied != settled or letters:
+        raise RuntimeError(f"{settled:,} events offered, {applied:,} applied, {letters:,} dead-lettered")
     key = f"inbox.{batch}{run.replace('-', '.')}.db"
     b.put(key, settled / wall, f"{settled:,} events; {meter.note(wall, cpu, settled)}")
